@@ -1,0 +1,845 @@
+"""Per-change views over a columnar ``change-batch`` and the batch loop.
+
+Nothing here is decoded until a plugin asks for it: a ``Change`` is a row
+index into the batch, an ``Image`` looks values up in the batch's columns by
+name, and writes go to a small per-row overlay. Rows a plugin did not modify
+leave the guest as a ``keep`` outcome without being re-encoded; modified rows
+are re-encoded into the ``replaced`` batch, and columns no modified row touched
+are copied there as whole byte ranges (or passed through as they are when every
+row of the batch was modified).
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate as _accumulate
+
+from . import codec as _codec
+from ._wit import Err, empty_batch, from_wit_type, host, to_wit_type, tx, wt
+
+_ABSENT = wt.Presence.ABSENT
+_NULL = wt.Presence.NULL
+_VALUE = wt.Presence.VALUE
+_KEEP = tx.Outcome.KEEP
+_DROP = tx.Outcome.DROP
+_REPLACE = tx.Outcome.REPLACE
+_ROUTE = tx.Outcome.ROUTE
+_REJECT = tx.Outcome.REJECT
+
+_MISSING = object()  # not in an overlay
+_DEL = object()  # removed from the image by the plugin
+
+_OPS_BY_NAME = {
+    "insert": wt.Op.INSERT, "c": wt.Op.INSERT,
+    "update": wt.Op.UPDATE, "u": wt.Op.UPDATE,
+    "delete": wt.Op.DELETE, "d": wt.Op.DELETE,
+    "read": wt.Op.READ, "r": wt.Op.READ,
+    "truncate": wt.Op.TRUNCATE, "t": wt.Op.TRUNCATE,
+}
+
+
+# ---------------------------------------------------------------------------
+# Outcomes
+
+
+class Outcome:
+    """What becomes of a change; return one of ``Keep``, ``Drop``, ``Route(t)``, ``Reject(why)``."""
+
+    __slots__ = ()
+
+
+class _KeepType(Outcome):
+    """Pass the change on: unchanged, or with the plugin's modifications.
+
+    ``Keep`` and ``Keep()`` are the same; returning ``None`` means ``Keep`` too.
+    """
+
+    __slots__ = ()
+
+    def __call__(self):
+        return self
+
+    def __repr__(self):
+        return "Keep"
+
+
+class _DropType(Outcome):
+    """Drop the change silently (filter it out). ``Drop`` and ``Drop()`` are the same."""
+
+    __slots__ = ()
+
+    def __call__(self):
+        return self
+
+    def __repr__(self):
+        return "Drop"
+
+
+Keep = _KeepType()
+Drop = _DropType()
+
+
+class Route(Outcome):
+    """Send the change to the table ``table`` instead of its own.
+
+    A routed change the plugin also modified is sent as a replacement that
+    targets ``table`` (the WIT's ``route`` outcome carries unchanged changes).
+    """
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: str):
+        if not isinstance(table, str) or not table:
+            raise ValueError("Route needs a non-empty table name")
+        self.table = table
+
+    def __repr__(self):
+        return f"Route({self.table!r})"
+
+
+class Reject(Outcome):
+    """Send the change to the dead-letter queue with ``reason``; modifications are discarded."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = str(reason) or "rejected"
+
+    def __repr__(self):
+        return f"Reject({self.reason!r})"
+
+
+# ---------------------------------------------------------------------------
+# The input batch
+
+
+class _Col:
+    __slots__ = ("name", "type", "presence", "offsets", "data", "wit")
+
+    def __init__(self, c):
+        self.name = c.name
+        self.type = from_wit_type(c.type)
+        self.presence = c.presence
+        self.offsets = c.offsets
+        self.data = c.data
+        self.wit = c
+
+
+class _Side:
+    """One image side (before or after) of the input batch."""
+
+    __slots__ = ("label", "present", "cols", "index", "touched", "flipped")
+
+    def __init__(self, label: str, images, n: int):
+        self.label = label
+        present = images.present
+        if len(present) < n:  # defensive: a short list means "absent"
+            present = list(present) + [False] * (n - len(present))
+        self.present = present
+        self.cols = [_Col(c) for c in images.columns]
+        index = {}
+        for c in self.cols:
+            index.setdefault(c.name, c)
+        self.index = index
+        self.touched = set()  # names some row has an overlay for
+        self.flipped = False  # some row's image was made present or absent
+
+
+class _Batch:
+    __slots__ = ("wit", "n", "ops", "tables", "table_index", "event_time", "keys", "before", "after")
+
+    def __init__(self, b):
+        self.wit = b
+        self.n = n = len(b.ops)
+        self.ops = b.ops
+        self.tables = b.tables
+        self.table_index = b.table_index
+        self.event_time = b.event_time
+        keys = {}
+        tk = b.table_keys
+        for i, t in enumerate(b.tables):
+            keys.setdefault(t, tuple(tk[i]) if i < len(tk) else ())
+        self.keys = keys
+        self.before = _Side("before", b.before, n)
+        self.after = _Side("after", b.after, n)
+
+
+# ---------------------------------------------------------------------------
+# Per-change views
+
+
+class Image:
+    """One row image (before or after) of a change: typed values by column name.
+
+    Reading decodes only the value asked for (see ``floe_guest.codec`` for the
+    Python type of each column type). Writing re-encodes the change when the
+    batch is returned. An image that the change does not have (the after image
+    of a delete, the before image of an insert) is falsy and empty; writing to
+    it raises ``ValueError`` unless ``present`` is set to True first.
+
+    Mapping-style access: ``image["c"]`` (``KeyError`` when the column is not
+    part of the image, ``None`` for SQL NULL), ``image["c"] = v``, ``del
+    image["c"]``, ``"c" in image``, ``len``, iteration over column names.
+    """
+
+    __slots__ = ("_change", "_side", "_row", "_over", "_present", "_orig")
+
+    def __init__(self, change: "Change", side: _Side, row: int):
+        self._change = change
+        self._side = side
+        self._row = row
+        self._over = None
+        self._present = self._orig = side.present[row]
+
+    # -- reading -------------------------------------------------------------
+
+    def lookup(self, name: str):
+        """``(ColumnType, bytes or None)`` of column ``name`` (bytes in the WIT encoding,
+        None for SQL NULL), or None when the column is not part of the image.
+
+        The cheapest way to read a value: nothing is decoded.
+        """
+        o = self._over
+        if o is not None:
+            e = o.get(name, _MISSING)
+            if e is not _MISSING:
+                return None if e is _DEL else e
+        if self._orig:
+            c = self._side.index.get(name)
+            if c is not None:
+                r = self._row
+                p = c.presence[r]
+                if p is _VALUE:
+                    offs = c.offsets
+                    return c.type, c.data[offs[r]:offs[r + 1]]
+                if p is _NULL:
+                    return c.type, None
+        return None
+
+    def get(self, name: str, default=None):
+        """The value of column ``name``: ``None`` for SQL NULL, ``default`` when absent."""
+        o = self._over
+        if o is not None and name in o:
+            e = o[name]
+            if e is _DEL:
+                return default
+            return None if e[1] is None else _codec.decode(e[0], e[1])
+        if self._orig:
+            c = self._side.index.get(name)
+            if c is not None:
+                r = self._row
+                p = c.presence[r]
+                if p is _VALUE:
+                    offs = c.offsets
+                    return _codec.decode(c.type, c.data, offs[r], offs[r + 1])
+                if p is _NULL:
+                    return None
+        return default
+
+    def raw(self, name: str):
+        """The value's bytes in the WIT encoding; None for NULL or when absent (see ``type_of``)."""
+        e = self.lookup(name)
+        return None if e is None else e[1]
+
+    def type_of(self, name: str):
+        """The ``ColumnType`` of column ``name`` in this image, or None when absent."""
+        e = self.lookup(name)
+        return None if e is None else e[0]
+
+    def is_null(self, name: str) -> bool:
+        """Whether column ``name`` is part of the image and holds SQL NULL."""
+        e = self.lookup(name)
+        return e is not None and e[1] is None
+
+    def keys(self) -> list:
+        """The names of the columns of this image (those holding a value or NULL), in batch order."""
+        names = []
+        if self._orig:
+            r = self._row
+            for c in self._side.cols:
+                if c.presence[r] is not _ABSENT:
+                    names.append(c.name)
+        o = self._over
+        if o:
+            have = set(names)
+            names = [n for n in names if o.get(n) is not _DEL]
+            names.extend(n for n, e in o.items() if e is not _DEL and n not in have)
+        return names
+
+    def items(self) -> list:
+        """``(name, value)`` pairs of ``keys()``."""
+        return [(n, self.get(n)) for n in self.keys()]
+
+    def to_dict(self) -> dict:
+        """The image as a ``{name: value}`` dict (decodes every value)."""
+        return {n: self.get(n) for n in self.keys()}
+
+    def __getitem__(self, name):
+        v = self.get(name, _MISSING)
+        if v is _MISSING:
+            raise KeyError(name)
+        return v
+
+    def __contains__(self, name):
+        return self.lookup(name) is not None
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
+
+    def __bool__(self):
+        return self._present
+
+    def __repr__(self):
+        if not self._present:
+            return f"<{self._side.label} image: absent>"
+        return f"<{self._side.label} image {self.to_dict()!r}>"
+
+    # -- presence ------------------------------------------------------------
+
+    @property
+    def present(self) -> bool:
+        """Whether the change has this image. Setting False empties it; True starts an empty one."""
+        return self._present
+
+    @present.setter
+    def present(self, value: bool):
+        value = bool(value)
+        if value == self._present:
+            return
+        self._present = value
+        if not value:
+            self._over = None
+            self._orig = False
+        self._side.flipped = True
+        self._change._dirty = True
+
+    # -- writing -------------------------------------------------------------
+
+    def _put(self, name: str, entry):
+        if not self._present:
+            raise ValueError(
+                f"this change ({self._change.op.name.lower()}) has no {self._side.label} image; "
+                f"check `if change.{self._side.label}:` first, or set `.present = True`"
+            )
+        if not isinstance(name, str) or not name:
+            raise ValueError("column names are non-empty strings")
+        o = self._over
+        if o is None:
+            o = self._over = {}
+        o[name] = entry
+        self._side.touched.add(name)
+        self._change._dirty = True
+
+    def _existing_type(self, name):
+        e = self.lookup(name)
+        if e is not None:
+            return e[0]
+        c = self._side.index.get(name)
+        return None if c is None else c.type
+
+    def set(self, name: str, value, type=None):
+        """Sets column ``name`` to ``value`` (``None`` for SQL NULL).
+
+        ``type`` (a ``ColumnType`` or a name such as ``"string"``) changes or
+        gives the column's type; without it the column keeps its type, and a
+        new column gets one inferred from ``value`` (``codec.infer_type``).
+        Raises ``TypeError``/``ValueError`` when the value does not fit.
+        """
+        if type is not None:
+            t = _codec.parse_type(type)
+        else:
+            t = self._existing_type(name)
+            if t is None:
+                if value is None:
+                    raise TypeError(f"column {name!r} is new: pass a type to set it to NULL")
+                t = _codec.infer_type(value)
+        try:
+            b = None if value is None else _codec.encode(t, value)
+        except (TypeError, ValueError) as e:
+            raise type_error(e, name) from None
+        self._put(name, (t, b))
+
+    def set_raw(self, name: str, raw, type=None):
+        """Sets column ``name`` from bytes already in the WIT encoding (``None`` for NULL).
+
+        Without ``type`` the column keeps its type (it must exist). Fixed-width
+        types are length-checked; strings must be valid UTF-8 (not checked).
+        """
+        if type is not None:
+            t = _codec.parse_type(type)
+        else:
+            t = self._existing_type(name)
+            if t is None:
+                raise TypeError(f"column {name!r} is new: pass its type")
+        self._put(name, (t, None if raw is None else _codec.check_raw(t, raw)))
+
+    def set_null(self, name: str, type=None):
+        """Sets column ``name`` to SQL NULL (of ``type``, or of its current type)."""
+        self.set(name, None, type)
+
+    def __setitem__(self, name, value):
+        self.set(name, value)
+
+    def __delitem__(self, name):
+        if self.lookup(name) is None:
+            raise KeyError(name)
+        self._put(name, _DEL)
+
+    def pop(self, name: str, default=_MISSING):
+        """Removes column ``name`` from the image and returns its value."""
+        v = self.get(name, _MISSING)
+        if v is _MISSING:
+            if default is _MISSING:
+                raise KeyError(name)
+            return default
+        self._put(name, _DEL)
+        return v
+
+    def rename(self, old: str, new: str):
+        """Renames column ``old`` to ``new``, keeping type and value (``KeyError`` when absent)."""
+        e = self.lookup(old)
+        if e is None:
+            raise KeyError(old)
+        if old == new:
+            return
+        self._put(new, e)
+        self._put(old, _DEL)
+
+
+def type_error(e: Exception, name: str) -> Exception:
+    """``e`` with the column name in its message."""
+    return e.__class__(f"column {name!r}: {e}")
+
+
+class Change:
+    """One change of a batch, as a plugin's ``transform`` sees it.
+
+    ``op`` (``floe_guest.Op``), ``table``, ``key_columns``, ``event_time``
+    (microseconds since the epoch, or None) and the ``before``/``after``
+    images. ``op``, ``table`` and ``event_time`` can be assigned; any
+    assignment, like any write to an image, makes the change a replacement.
+    ``row`` is the change's index in the batch.
+    """
+
+    __slots__ = ("_batch", "row", "_before", "_after", "_op", "_table", "_event_time", "_dirty")
+
+    def __init__(self, batch: _Batch, row: int):
+        self._batch = batch
+        self.row = row
+        self._before = None
+        self._after = None
+        self._op = None
+        self._table = None
+        self._event_time = _MISSING
+        self._dirty = False
+
+    @property
+    def op(self):
+        """The kind of change: ``Op.INSERT``, ``UPDATE``, ``DELETE``, ``READ`` (snapshot) or ``TRUNCATE``.
+
+        Assign an ``Op`` or a name (``"insert"``, ``"u"``, ...).
+        """
+        return self._op if self._op is not None else self._batch.ops[self.row]
+
+    @op.setter
+    def op(self, value):
+        if isinstance(value, str):
+            v = _OPS_BY_NAME.get(value.lower())
+            if v is None:
+                raise ValueError(f"unknown op {value!r}")
+            value = v
+        elif not isinstance(value, wt.Op):
+            raise TypeError(f"expected Op, got {type(value).__name__}")
+        self._op = value
+        self._dirty = True
+
+    @property
+    def table(self) -> str:
+        """The table the change is for. Assigning sends it to another table."""
+        if self._table is not None:
+            return self._table
+        b = self._batch
+        return b.tables[b.table_index[self.row]]
+
+    @table.setter
+    def table(self, value: str):
+        if not isinstance(value, str) or not value:
+            raise ValueError("table names are non-empty strings")
+        self._table = value
+        self._dirty = True
+
+    @property
+    def key_columns(self) -> tuple:
+        """The names of the key columns of the change's table (empty when unknown)."""
+        return self._batch.keys.get(self.table, ())
+
+    def key(self) -> tuple:
+        """The values of ``key_columns`` from the after image (the before image for a delete)."""
+        img = self.after if self.after else self.before
+        return tuple(img.get(k) for k in self.key_columns)
+
+    @property
+    def event_time(self):
+        """When the change happened, in microseconds since the epoch (UTC), or None."""
+        if self._event_time is not _MISSING:
+            return self._event_time
+        et = self._batch.event_time
+        return et[self.row] if self.row < len(et) else None
+
+    @event_time.setter
+    def event_time(self, value):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError("event_time is microseconds since the epoch (int) or None")
+        self._event_time = value
+        self._dirty = True
+
+    @property
+    def before(self) -> Image:
+        """The row as it was (updates and deletes); falsy when the change has none."""
+        img = self._before
+        if img is None:
+            img = self._before = Image(self, self._batch.before, self.row)
+        return img
+
+    @property
+    def after(self) -> Image:
+        """The row as it is now (inserts, updates, reads); falsy when the change has none."""
+        img = self._after
+        if img is None:
+            img = self._after = Image(self, self._batch.after, self.row)
+        return img
+
+    @property
+    def modified(self) -> bool:
+        """Whether the plugin changed anything of this change."""
+        return self._dirty
+
+    def __repr__(self):
+        return (
+            f"<Change row={self.row} {self.op.name.lower()} table={self.table!r} "
+            f"before={self.before!r} after={self.after!r}>"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Building the replaced batch
+
+
+def _message(e: BaseException) -> str:
+    m = str(e)
+    return m if m else type(e).__name__
+
+
+def _gather(c: _Col, rows):
+    """The column ``c`` restricted to ``rows``: (presence, offsets, data), or None if all absent."""
+    pres = c.presence
+    p_out = [pres[r] for r in rows]
+    if all(p is _ABSENT for p in p_out):
+        return None
+    offs = c.offsets
+    data = c.data
+    chunks = [data[offs[r]:offs[r + 1]] for r in rows]
+    return p_out, list(_accumulate(map(len, chunks), initial=0)), b"".join(chunks)
+
+
+def _build_images(side: _Side, changes, attr: str, all_rows: bool, conflicts: dict):
+    """The ``images`` of the replaced ``changes`` on one side.
+
+    Rows whose value does not fit the column's single type (a plugin set
+    different types in different rows) are added to ``conflicts`` (row ->
+    reason) and the caller rebuilds without them.
+    """
+    imgs = [getattr(ch, attr) for ch in changes]
+    rows = [ch.row for ch in changes]
+    sp = side.present
+    present = [sp[r] if img is None else img._present for img, r in zip(imgs, rows)]
+    columns = []
+    slow_all = side.flipped
+    touched = side.touched
+    names = [c.name for c in side.cols]
+    if touched:
+        known = set(names)
+        for img in imgs:
+            if img is not None and img._over:
+                for n in img._over:
+                    if n not in known:
+                        known.add(n)
+                        names.append(n)
+    seen = set()
+    for name in names:
+        if name in seen:  # duplicate input column name: first one wins
+            continue
+        seen.add(name)
+        src = side.index.get(name)
+        if src is not None and not slow_all and name not in touched:
+            if all_rows:
+                columns.append(src.wit)
+            else:
+                g = _gather(src, rows)
+                if g is not None:
+                    columns.append(wt.Column(name, src.wit.type, g[0], g[1], g[2]))
+            continue
+        # Slow path: row by row, overlays first.
+        p_out = []
+        chunks = []
+        entry_types = []  # (index in changes, type, has value, from overlay)
+        append_p = p_out.append
+        append_c = chunks.append
+        if src is not None:
+            spres, soffs, sdata, stype = src.presence, src.offsets, src.data, src.type
+        for j, img in enumerate(imgs):
+            r = rows[j]
+            e = _MISSING
+            if img is None:
+                orig = sp[r]
+            else:
+                orig = img._orig
+                o = img._over
+                if o is not None:
+                    e = o.get(name, _MISSING)
+            if e is _MISSING:
+                if src is not None and orig:
+                    p = spres[r]
+                    if p is _VALUE:
+                        append_p(_VALUE)
+                        append_c(sdata[soffs[r]:soffs[r + 1]])
+                        entry_types.append((j, stype, True, False))
+                        continue
+                    if p is _NULL:
+                        append_p(_NULL)
+                        append_c(b"")
+                        continue
+                append_p(_ABSENT)
+                append_c(b"")
+            elif e is _DEL:
+                append_p(_ABSENT)
+                append_c(b"")
+            else:
+                t, b = e
+                if b is None:
+                    append_p(_NULL)
+                    append_c(b"")
+                    entry_types.append((j, t, False, True))
+                else:
+                    append_p(_VALUE)
+                    append_c(b)
+                    entry_types.append((j, t, True, True))
+        if all(p is _ABSENT for p in p_out):
+            continue
+        # The column's one type: the first value set by the plugin, else the
+        # first NULL set by it, else the input column's type. NULLs fit any type.
+        col_type = None
+        for _, t, has_value, over in entry_types:
+            if over and has_value:
+                col_type = t
+                break
+        if col_type is None:
+            for _, t, _, over in entry_types:
+                if over:
+                    col_type = t
+                    break
+        if col_type is None:
+            col_type = src.type
+        for j, t, has_value, _ in entry_types:
+            if has_value and t != col_type:
+                conflicts.setdefault(
+                    rows[j],
+                    f"column {name!r} of the {side.label} image is {t} here but {col_type} "
+                    f"in other changes of the batch: a column has one type per batch",
+                )
+        columns.append(
+            wt.Column(name, to_wit_type(col_type), p_out,
+                      list(_accumulate(map(len, chunks), initial=0)), b"".join(chunks))
+        )
+    return wt.Images(present, columns)
+
+
+def _build_replaced(batch: _Batch, changes, conflicts: dict):
+    all_rows = len(changes) == batch.n
+    tables = []
+    tpos = {}
+    table_index = []
+    for ch in changes:
+        t = ch.table
+        i = tpos.get(t)
+        if i is None:
+            i = tpos[t] = len(tables)
+            tables.append(t)
+        table_index.append(i)
+    keys = batch.keys
+    return wt.ChangeBatch(
+        [ch.op for ch in changes],
+        tables,
+        [list(keys.get(t, ())) for t in tables],
+        table_index,
+        [ch.event_time for ch in changes],
+        _build_images(batch.before, changes, "_before", all_rows, conflicts),
+        _build_images(batch.after, changes, "_after", all_rows, conflicts),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Counters, buffered per batch
+
+_pending_counters = None
+
+
+def counter_add(name: str, delta: int = 1):
+    """Adds ``delta`` to the plugin counter ``name`` (exported by floe as a metric).
+
+    Inside ``transform`` the additions are summed and sent to the host once per
+    batch, so counting every change costs a dict update, not a host call.
+    """
+    if delta < 0:
+        raise ValueError("counters only go up")
+    p = _pending_counters
+    if p is None:
+        host.counter_add(name, delta)
+    else:
+        p[name] = p.get(name, 0) + delta
+
+
+def _flush_counters(p: dict):
+    for name, delta in p.items():
+        if delta:
+            host.counter_add(name, delta)
+
+
+# ---------------------------------------------------------------------------
+# The plugin
+
+
+class Transformer:
+    """Base class of a transformer plugin.
+
+    Subclass it, take the configuration in ``__init__`` (raise ``ValueError``
+    to refuse it: the host reports the message and does not use the plugin)
+    and return an outcome for each change from ``transform``. Export it with
+    ``Lifecycle, Transform = export_transformer(MyTransformer)`` in the module
+    given to ``componentize-py``.
+    """
+
+    def __init__(self, config: dict):
+        self.config = config
+
+    def transform(self, change: Change):
+        """What becomes of ``change``: ``Keep`` (the default; modifications are
+        kept), ``Drop``, ``Route("table")`` or ``Reject("why")``. An exception
+        rejects the change with its message."""
+        return Keep
+
+
+class _Runner:
+    """Holds the plugin's instance; the WIT exports call into it."""
+
+    def __init__(self, cls):
+        self.cls = cls
+        self.instance = None
+
+    def init(self, config):
+        cfg = {}
+        for k, v in config:
+            cfg[k] = v
+        self.instance = None
+        try:
+            self.instance = self.cls(cfg)
+        except Exception as e:  # any refusal: the host gets the message
+            raise Err(_message(e)) from None
+
+    def transform(self, changes):
+        global _pending_counters
+        inst = self.instance
+        if inst is None:
+            raise RuntimeError("floe_guest: transform called before a successful init")
+        batch = _Batch(changes)
+        n = batch.n
+        outcomes = [_KEEP] * n
+        replaced = []
+        routes = []
+        rejected = []  # (row, reason)
+        fn = inst.transform
+        counters = _pending_counters = {}
+        try:
+            for i in range(n):
+                ch = Change(batch, i)
+                try:
+                    r = fn(ch)
+                except Exception as e:
+                    outcomes[i] = _REJECT
+                    rejected.append((i, _message(e)))
+                    continue
+                if r is None or r is Keep:
+                    if ch._dirty:
+                        outcomes[i] = _REPLACE
+                        replaced.append(ch)
+                elif r is Drop:
+                    outcomes[i] = _DROP
+                else:
+                    cls = r.__class__
+                    if cls is Route:
+                        if ch._dirty:
+                            ch._table = r.table
+                            outcomes[i] = _REPLACE
+                            replaced.append(ch)
+                        else:
+                            outcomes[i] = _ROUTE
+                            routes.append(r.table)
+                    elif cls is Reject:
+                        outcomes[i] = _REJECT
+                        rejected.append((i, r.reason))
+                    else:
+                        outcomes[i] = _REJECT
+                        rejected.append((i, f"transform returned {r!r}; expected Keep, Drop, Route(...) or Reject(...)"))
+        finally:
+            _pending_counters = None
+            _flush_counters(counters)
+        if replaced:
+            while True:
+                conflicts = {}
+                out = _build_replaced(batch, replaced, conflicts)
+                if not conflicts:
+                    break
+                for row, reason in conflicts.items():
+                    outcomes[row] = _REJECT
+                    rejected.append((row, reason))
+                replaced = [ch for ch in replaced if ch.row not in conflicts]
+                rejected.sort(key=lambda x: x[0])
+                if not replaced:
+                    out = empty_batch()
+                    break
+        else:
+            out = empty_batch()
+        return tx.Transformed(outcomes, out, routes, [wt.Rejection(r, m) for r, m in rejected])
+
+
+def export_transformer(cls):
+    """Wires the ``Transformer`` subclass ``cls`` to the WIT exports.
+
+    Returns the two classes componentize-py looks for in the app module; bind
+    them there under these names::
+
+        Lifecycle, Transform = export_transformer(Mask)
+
+    ``lifecycle.init`` builds ``cls(config_dict)``; ``transform.transform``
+    runs the batch loop over it.
+    """
+    if not (isinstance(cls, type) and callable(getattr(cls, "transform", None))):
+        raise TypeError("export_transformer takes a class with a transform(change) method")
+    runner = _Runner(cls)
+
+    class Lifecycle:
+        """The WIT export ``floe:plugin/lifecycle``."""
+
+        def init(self, config):
+            runner.init(config)
+
+    class Transform:
+        """The WIT export ``floe:plugin/transform``."""
+
+        def transform(self, changes):
+            return runner.transform(changes)
+
+    Lifecycle.runner = Transform.runner = runner
+    return Lifecycle, Transform
