@@ -1,0 +1,85 @@
+//! A row image: named, typed columns.
+
+use super::{ColumnType, Value};
+
+/// One column of a row image. A `None` value is SQL NULL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The column name.
+    pub name: String,
+    /// The column's Iceberg type.
+    pub ty: ColumnType,
+    /// The value, or `None` for NULL.
+    pub value: Option<Value>,
+}
+
+/// The columns of a row as the source saw it, in source order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Image {
+    fields: Vec<Field>,
+}
+
+impl Image {
+    /// An image with no columns.
+    pub fn new() -> Self {
+        Image::default()
+    }
+
+    /// An image of the given fields; a later field replaces an earlier one of the same name.
+    pub fn from_fields(fields: impl IntoIterator<Item = Field>) -> Self {
+        let mut image = Image::new();
+        for field in fields {
+            image.set(field.name, field.ty, field.value);
+        }
+        image
+    }
+
+    /// The columns in order.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether the image has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The column named `name`.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The value of column `name`: `None` when the column is absent or NULL.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.field(name).and_then(|f| f.value.as_ref())
+    }
+
+    /// Sets column `name`, replacing its type and value if it exists, else appending it.
+    pub fn set(&mut self, name: impl Into<String>, ty: ColumnType, value: Option<Value>) {
+        let name = name.into();
+        match self.fields.iter_mut().find(|f| f.name == name) {
+            Some(field) => {
+                field.ty = ty;
+                field.value = value;
+            }
+            None => self.fields.push(Field { name, ty, value }),
+        }
+    }
+
+    /// Removes column `name`, returning it.
+    pub fn remove(&mut self, name: &str) -> Option<Field> {
+        let index = self.fields.iter().position(|f| f.name == name)?;
+        Some(self.fields.remove(index))
+    }
+}
+
+impl FromIterator<Field> for Image {
+    fn from_iter<I: IntoIterator<Item = Field>>(iter: I) -> Self {
+        Image::from_fields(iter)
+    }
+}

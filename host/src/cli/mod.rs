@@ -1,0 +1,49 @@
+//! Command-line parsing and dispatch.
+
+mod plugin;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// floe: Debezium change events into Apache Iceberg tables, exactly once,
+/// with per-table logic in sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "floe", version, about)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace). `FLOE_LOG` overrides, e.g. `FLOE_LOG=floe=debug`.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check, test and inspect WebAssembly plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// Logs to stderr, at `info` unless `-v` or `FLOE_LOG` say otherwise.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("FLOE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plugin(command) => plugin::run(command),
+    }
+}

@@ -1,0 +1,19 @@
+//! The `floe` binary: the command line over the `floe` library.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_logging(args.verbose);
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("floe: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The transform stage: a batch of changes through a transformer plugin.
+
+use std::sync::Arc;
+
+use crate::change::Change;
+
+use super::bindings::{Outcome, Transformed};
+use super::columnar;
+use super::error::PluginError;
+use super::instance::CallFailure;
+use super::registry::PluginRegistry;
+use super::stage::{PluginStage, Role, StageSettings};
+use super::version::PluginId;
+
+/// A change a plugin refused, trapped on, or ran out of time or memory on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedChange {
+    /// The change as it entered the stage.
+    pub change: Change,
+    /// Why: names the plugin and version, and gives its message.
+    pub reason: String,
+}
+
+/// What a transform stage made of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformOutput {
+    /// Kept, replaced and routed changes, in input order.
+    pub changes: Vec<Change>,
+    /// Changes bound for the dead-letter queue.
+    pub rejected: Vec<RejectedChange>,
+    /// How many changes the plugin dropped (filtered out).
+    pub dropped: usize,
+    /// The version that processed the whole batch.
+    pub plugin: PluginId,
+}
+
+/// Runs batches of changes through one transformer plugin.
+///
+/// A batch goes through in one call. If the guest traps, runs past its
+/// deadline or memory cap, or returns a malformed result, its instance is
+/// discarded and the batch is retried change by change on fresh instances,
+/// so only the guilty changes are rejected.
+pub struct TransformStage {
+    stage: PluginStage,
+}
+
+impl TransformStage {
+    /// A stage running plugin `name` of `registry` with `settings`.
+    pub fn new(
+        registry: Arc<PluginRegistry>,
+        name: &str,
+        settings: StageSettings,
+    ) -> Result<Self, PluginError> {
+        Ok(TransformStage {
+            stage: PluginStage::new(registry, name, Role::Transformer, settings)?,
+        })
+    }
+
+    /// Transforms a batch. Never fails: what the plugin cannot handle comes
+    /// back in [`TransformOutput::rejected`].
+    pub fn apply(&mut self, changes: Vec<Change>) -> TransformOutput {
+        self.stage.begin_batch();
+        let plugin = self.stage.version().id().clone();
+        let mut output = TransformOutput {
+            changes: Vec::with_capacity(changes.len()),
+            rejected: Vec::new(),
+            dropped: 0,
+            plugin,
+        };
+        if changes.is_empty() {
+            return output;
+        }
+        match self.run(&changes, &mut output) {
+            Ok(()) => output,
+            Err(failure) => {
+                tracing::warn!(plugin = %output.plugin, changes = changes.len(), %failure, "batch failed; retrying change by change");
+                output.changes.clear();
+                output.dropped = 0;
+                output.rejected.clear();
+                for change in changes {
+                    let single = std::slice::from_ref(&change);
+                    if let Err(failure) = self.run(single, &mut output) {
+                        let reason = format!("plugin {} {failure}", output.plugin);
+                        output.rejected.push(RejectedChange { change, reason });
+                    }
+                }
+                output
+            }
+        }
+    }
+
+    /// One call over `changes`, its result appended to `output`.
+    fn run(&mut self, changes: &[Change], output: &mut TransformOutput) -> Result<(), CallFailure> {
+        let batch = columnar::encode_changes(changes);
+        let result = self.stage.call(|instance| instance.transform(&batch))?;
+        match interpret(result, changes, &output.plugin) {
+            Ok(applied) => {
+                output.changes.extend(applied.changes);
+                output.rejected.extend(applied.rejected);
+                output.dropped += applied.dropped;
+                Ok(())
+            }
+            Err(message) => {
+                self.stage.discard();
+                Err(CallFailure(format!(
+                    "returned a malformed result: {message}"
+                )))
+            }
+        }
+    }
+}
+
+struct Applied {
+    changes: Vec<Change>,
+    rejected: Vec<RejectedChange>,
+    dropped: usize,
+}
+
+/// Applies a guest's `transformed` to the input changes, checking it fully first.
+fn interpret(
+    result: Transformed,
+    changes: &[Change],
+    plugin: &PluginId,
+) -> Result<Applied, String> {
+    if result.outcomes.len() != changes.len() {
+        return Err(format!(
+            "{} outcomes for {} changes",
+            result.outcomes.len(),
+            changes.len()
+        ));
+    }
+    let count = |wanted: Outcome| result.outcomes.iter().filter(|&&o| o == wanted).count();
+    let replace_rows: Vec<usize> = result
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == Outcome::Replace)
+        .map(|(i, _)| i)
+        .collect();
+    if result.routes.len() != count(Outcome::Route) {
+        return Err(format!(
+            "{} routes for {} route outcomes",
+            result.routes.len(),
+            count(Outcome::Route)
+        ));
+    }
+    if result.rejected.len() != count(Outcome::Reject) {
+        return Err(format!(
+            "{} rejections for {} reject outcomes",
+            result.rejected.len(),
+            count(Outcome::Reject)
+        ));
+    }
+    if result.replaced.ops.len() != replace_rows.len() {
+        return Err(format!(
+            "{} replacements for {} replace outcomes",
+            result.replaced.ops.len(),
+            replace_rows.len()
+        ));
+    }
+    if let Some(empty) = result.routes.iter().find(|t| t.trim().is_empty()) {
+        return Err(format!("route to an empty table name {empty:?}"));
+    }
+    let mut replaced = columnar::decode_changes(result.replaced, |k| {
+        changes[replace_rows[k]].position.clone()
+    })?
+    .into_iter();
+    let mut routes = result.routes.into_iter();
+    let mut reasons = result.rejected.into_iter();
+    let mut applied = Applied {
+        changes: Vec::with_capacity(changes.len()),
+        rejected: Vec::new(),
+        dropped: 0,
+    };
+    for (change, outcome) in changes.iter().zip(result.outcomes) {
+        match outcome {
+            Outcome::Keep => applied.changes.push(change.clone()),
+            Outcome::Drop => applied.dropped += 1,
+            Outcome::Replace => {
+                let mut new = replaced.next().expect("counted above");
+                if new.key.is_empty() {
+                    new.key = change.key.clone();
+                }
+                if new.table.is_empty() {
+                    new.table = change.table.clone();
+                }
+                applied.changes.push(new);
+            }
+            Outcome::Route => {
+                let mut routed = change.clone();
+                routed.table = routes.next().expect("counted above");
+                applied.changes.push(routed);
+            }
+            Outcome::Reject => {
+                let reason = reasons.next().expect("counted above").reason;
+                applied.rejected.push(RejectedChange {
+                    change: change.clone(),
+                    reason: format!("rejected by plugin {plugin}: {reason}"),
+                });
+            }
+        }
+    }
+    Ok(applied)
+}

@@ -1,0 +1,5 @@
+//! Where records come from: Kafka partitions, or a file standing for one.
+
+mod record;
+
+pub use record::{Header, RawRecord};

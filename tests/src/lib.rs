@@ -1,0 +1,1 @@
+//! Shared helpers for floe end-to-end tests.
