@@ -14,6 +14,8 @@ from __future__ import annotations
 from itertools import accumulate as _accumulate
 
 from . import codec as _codec
+from .codec import ColumnType as _ColumnType
+from .codec import check_raw as _check_raw
 from ._wit import Err, empty_batch, from_wit_type, host, to_wit_type, tx, wt
 
 _ABSENT = wt.Presence.ABSENT
@@ -127,7 +129,7 @@ class _Col:
 class _Side:
     """One image side (before or after) of the input batch."""
 
-    __slots__ = ("label", "present", "cols", "index", "touched", "flipped")
+    __slots__ = ("label", "present", "cols", "index", "flipped")
 
     def __init__(self, label: str, images, n: int):
         self.label = label
@@ -140,7 +142,6 @@ class _Side:
         for c in self.cols:
             index.setdefault(c.name, c)
         self.index = index
-        self.touched = set()  # names some row has an overlay for
         self.flipped = False  # some row's image was made present or absent
 
 
@@ -181,14 +182,14 @@ class Image:
     image["c"]``, ``"c" in image``, ``len``, iteration over column names.
     """
 
-    __slots__ = ("_change", "_side", "_row", "_over", "_present", "_orig")
+    __slots__ = ("_side", "_row", "_over", "_present", "_orig", "_mod")
 
-    def __init__(self, change: "Change", side: _Side, row: int):
-        self._change = change
+    def __init__(self, side: _Side, row: int):
         self._side = side
         self._row = row
         self._over = None
         self._present = self._orig = side.present[row]
+        self._mod = False
 
     # -- reading -------------------------------------------------------------
 
@@ -313,14 +314,14 @@ class Image:
             self._over = None
             self._orig = False
         self._side.flipped = True
-        self._change._dirty = True
+        self._mod = True  # a change even when no value is set
 
     # -- writing -------------------------------------------------------------
 
     def _put(self, name: str, entry):
         if not self._present:
             raise ValueError(
-                f"this change ({self._change.op.name.lower()}) has no {self._side.label} image; "
+                f"this change has no {self._side.label} image; "
                 f"check `if change.{self._side.label}:` first, or set `.present = True`"
             )
         if not isinstance(name, str) or not name:
@@ -329,8 +330,6 @@ class Image:
         if o is None:
             o = self._over = {}
         o[name] = entry
-        self._side.touched.add(name)
-        self._change._dirty = True
 
     def _existing_type(self, name):
         e = self.lookup(name)
@@ -368,12 +367,12 @@ class Image:
         types are length-checked; strings must be valid UTF-8 (not checked).
         """
         if type is not None:
-            t = _codec.parse_type(type)
+            t = type if type.__class__ is _ColumnType else _codec.parse_type(type)
         else:
             t = self._existing_type(name)
             if t is None:
                 raise TypeError(f"column {name!r} is new: pass its type")
-        self._put(name, (t, None if raw is None else _codec.check_raw(t, raw)))
+        self._put(name, (t, None if raw is None else _check_raw(t, raw)))
 
     def set_null(self, name: str, type=None):
         """Sets column ``name`` to SQL NULL (of ``type``, or of its current type)."""
@@ -423,17 +422,20 @@ class Change:
     ``row`` is the change's index in the batch.
     """
 
-    __slots__ = ("_batch", "row", "_before", "_after", "_op", "_table", "_event_time", "_dirty")
+    __slots__ = ("_batch", "row", "_before", "_after", "_meta")
 
     def __init__(self, batch: _Batch, row: int):
         self._batch = batch
         self.row = row
         self._before = None
         self._after = None
-        self._op = None
-        self._table = None
-        self._event_time = _MISSING
-        self._dirty = False
+        self._meta = None  # {"op"/"table"/"event_time": new value}, once assigned
+
+    def _set_meta(self, key, value):
+        m = self._meta
+        if m is None:
+            m = self._meta = {}
+        m[key] = value
 
     @property
     def op(self):
@@ -441,7 +443,10 @@ class Change:
 
         Assign an ``Op`` or a name (``"insert"``, ``"u"``, ...).
         """
-        return self._op if self._op is not None else self._batch.ops[self.row]
+        m = self._meta
+        if m is not None and "op" in m:
+            return m["op"]
+        return self._batch.ops[self.row]
 
     @op.setter
     def op(self, value):
@@ -452,14 +457,14 @@ class Change:
             value = v
         elif not isinstance(value, wt.Op):
             raise TypeError(f"expected Op, got {type(value).__name__}")
-        self._op = value
-        self._dirty = True
+        self._set_meta("op", value)
 
     @property
     def table(self) -> str:
         """The table the change is for. Assigning sends it to another table."""
-        if self._table is not None:
-            return self._table
+        m = self._meta
+        if m is not None and "table" in m:
+            return m["table"]
         b = self._batch
         return b.tables[b.table_index[self.row]]
 
@@ -467,8 +472,7 @@ class Change:
     def table(self, value: str):
         if not isinstance(value, str) or not value:
             raise ValueError("table names are non-empty strings")
-        self._table = value
-        self._dirty = True
+        self._set_meta("table", value)
 
     @property
     def key_columns(self) -> tuple:
@@ -483,8 +487,9 @@ class Change:
     @property
     def event_time(self):
         """When the change happened, in microseconds since the epoch (UTC), or None."""
-        if self._event_time is not _MISSING:
-            return self._event_time
+        m = self._meta
+        if m is not None and "event_time" in m:
+            return m["event_time"]
         et = self._batch.event_time
         return et[self.row] if self.row < len(et) else None
 
@@ -492,15 +497,14 @@ class Change:
     def event_time(self, value):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise TypeError("event_time is microseconds since the epoch (int) or None")
-        self._event_time = value
-        self._dirty = True
+        self._set_meta("event_time", value)
 
     @property
     def before(self) -> Image:
         """The row as it was (updates and deletes); falsy when the change has none."""
         img = self._before
         if img is None:
-            img = self._before = Image(self, self._batch.before, self.row)
+            img = self._before = Image(self._batch.before, self.row)
         return img
 
     @property
@@ -508,13 +512,19 @@ class Change:
         """The row as it is now (inserts, updates, reads); falsy when the change has none."""
         img = self._after
         if img is None:
-            img = self._after = Image(self, self._batch.after, self.row)
+            img = self._after = Image(self._batch.after, self.row)
         return img
 
     @property
     def modified(self) -> bool:
         """Whether the plugin changed anything of this change."""
-        return self._dirty
+        b = self._before
+        a = self._after
+        return (
+            self._meta is not None
+            or (b is not None and (b._over is not None or b._mod))
+            or (a is not None and (a._over is not None or a._mod))
+        )
 
     def __repr__(self):
         return (
@@ -555,9 +565,12 @@ def _build_images(side: _Side, changes, attr: str, all_rows: bool, conflicts: di
     rows = [ch.row for ch in changes]
     sp = side.present
     present = [sp[r] if img is None else img._present for img, r in zip(imgs, rows)]
+    overs = [None if img is None else img._over for img in imgs]
+    origs = [sp[r] if img is None else img._orig for img, r in zip(imgs, rows)]
+    range_m = range(len(rows))
     columns = []
     slow_all = side.flipped
-    touched = side.touched
+    touched = set().union(*[o for o in overs if o])  # names some row has set or removed
     names = [c.name for c in side.cols]
     if touched:
         known = set(names)
@@ -584,28 +597,25 @@ def _build_images(side: _Side, changes, attr: str, all_rows: bool, conflicts: di
         # Slow path: row by row, overlays first.
         p_out = []
         chunks = []
-        entry_types = []  # (index in changes, type, has value, from overlay)
         append_p = p_out.append
         append_c = chunks.append
+        over_types = {}  # types of the values the plugin set -> first row index
+        last_t = None
+        over_null_type = None
+        orig_values = False
         if src is not None:
-            spres, soffs, sdata, stype = src.presence, src.offsets, src.data, src.type
-        for j, img in enumerate(imgs):
-            r = rows[j]
-            e = _MISSING
-            if img is None:
-                orig = sp[r]
-            else:
-                orig = img._orig
-                o = img._over
-                if o is not None:
-                    e = o.get(name, _MISSING)
+            spres, soffs, sdata = src.presence, src.offsets, src.data
+        for j in range_m:
+            o = overs[j]
+            e = _MISSING if o is None else o.get(name, _MISSING)
             if e is _MISSING:
-                if src is not None and orig:
+                if src is not None and origs[j]:
+                    r = rows[j]
                     p = spres[r]
                     if p is _VALUE:
                         append_p(_VALUE)
                         append_c(sdata[soffs[r]:soffs[r + 1]])
-                        entry_types.append((j, stype, True, False))
+                        orig_values = True
                         continue
                     if p is _NULL:
                         append_p(_NULL)
@@ -621,34 +631,37 @@ def _build_images(side: _Side, changes, attr: str, all_rows: bool, conflicts: di
                 if b is None:
                     append_p(_NULL)
                     append_c(b"")
-                    entry_types.append((j, t, False, True))
+                    if over_null_type is None:
+                        over_null_type = t
                 else:
                     append_p(_VALUE)
                     append_c(b)
-                    entry_types.append((j, t, True, True))
+                    if t is not last_t:
+                        last_t = t
+                        over_types.setdefault(t, j)
         if all(p is _ABSENT for p in p_out):
             continue
         # The column's one type: the first value set by the plugin, else the
         # first NULL set by it, else the input column's type. NULLs fit any type.
-        col_type = None
-        for _, t, has_value, over in entry_types:
-            if over and has_value:
-                col_type = t
-                break
-        if col_type is None:
-            for _, t, _, over in entry_types:
-                if over:
-                    col_type = t
-                    break
-        if col_type is None:
+        if over_types:
+            col_type = min(over_types.items(), key=lambda kv: kv[1])[0]
+        elif over_null_type is not None:
+            col_type = over_null_type
+        else:
             col_type = src.type
-        for j, t, has_value, _ in entry_types:
-            if has_value and t != col_type:
-                conflicts.setdefault(
-                    rows[j],
-                    f"column {name!r} of the {side.label} image is {t} here but {col_type} "
-                    f"in other changes of the batch: a column has one type per batch",
-                )
+        if len(over_types) > 1 or (orig_values and src.type != col_type):
+            for j in range_m:
+                if p_out[j] is not _VALUE:
+                    continue
+                o = overs[j]
+                e = _MISSING if o is None else o.get(name, _MISSING)
+                t = src.type if e is _MISSING else e[0]
+                if t != col_type:
+                    conflicts.setdefault(
+                        rows[j],
+                        f"column {name!r} of the {side.label} image is {t} here but {col_type} "
+                        f"in other changes of the batch: a column has one type per batch",
+                    )
         columns.append(
             wt.Column(name, to_wit_type(col_type), p_out,
                       list(_accumulate(map(len, chunks), initial=0)), b"".join(chunks))
@@ -771,7 +784,7 @@ class _Runner:
                     rejected.append((i, _message(e)))
                     continue
                 if r is None or r is Keep:
-                    if ch._dirty:
+                    if ch.modified:
                         outcomes[i] = _REPLACE
                         replaced.append(ch)
                 elif r is Drop:
@@ -779,8 +792,8 @@ class _Runner:
                 else:
                     cls = r.__class__
                     if cls is Route:
-                        if ch._dirty:
-                            ch._table = r.table
+                        if ch.modified:
+                            ch._set_meta("table", r.table)
                             outcomes[i] = _REPLACE
                             replaced.append(ch)
                         else:
