@@ -14,7 +14,6 @@ from __future__ import annotations
 from itertools import accumulate as _accumulate
 
 from . import codec as _codec
-from .codec import ColumnType as _ColumnType
 from .codec import check_raw as _check_raw
 from ._wit import Err, empty_batch, from_wit_type, host, to_wit_type, tx, wt
 
@@ -127,9 +126,15 @@ class _Col:
 
 
 class _Side:
-    """One image side (before or after) of the input batch."""
+    """One image side (before or after) of the input batch.
 
-    __slots__ = ("label", "present", "cols", "index", "flipped")
+    A name may have several columns, one per type (a column holds one type per
+    batch; rows whose values have another type sit in another column of the
+    same name, absent elsewhere): ``index`` has the first, ``multi`` all of them
+    for such names.
+    """
+
+    __slots__ = ("label", "present", "cols", "index", "multi", "flipped")
 
     def __init__(self, label: str, images, n: int):
         self.label = label
@@ -139,10 +144,41 @@ class _Side:
         self.present = present
         self.cols = [_Col(c) for c in images.columns]
         index = {}
+        multi = None
         for c in self.cols:
-            index.setdefault(c.name, c)
+            first = index.setdefault(c.name, c)
+            if first is not c:
+                if multi is None:
+                    multi = {}
+                multi.setdefault(c.name, [first]).append(c)
         self.index = index
+        self.multi = multi
         self.flipped = False  # some row's image was made present or absent
+
+    def entry(self, name: str, r: int):
+        """``(type, bytes or None)`` of ``name`` in row ``r`` of the input, or None when absent."""
+        c = self.index.get(name)
+        if c is None:
+            return None
+        p = c.presence[r]
+        if p is _VALUE:
+            offs = c.offsets
+            return c.type, c.data[offs[r]:offs[r + 1]]
+        if p is _NULL:
+            return c.type, None
+        if self.multi is not None:
+            for c in self.multi.get(name, ()):
+                p = c.presence[r]
+                if p is _VALUE:
+                    offs = c.offsets
+                    return c.type, c.data[offs[r]:offs[r + 1]]
+                if p is _NULL:
+                    return c.type, None
+        return None
+
+    def fields(self, r: int) -> list:
+        """``(name, type)`` of the input row ``r``'s columns, in column order."""
+        return [(c.name, c.type) for c in self.cols if c.presence[r] is not _ABSENT]
 
 
 class _Batch:
@@ -172,22 +208,27 @@ class Image:
     """One row image (before or after) of a change: typed values by column name.
 
     Reading decodes only the value asked for (see ``floe_guest.codec`` for the
-    Python type of each column type). Writing re-encodes the change when the
-    batch is returned. An image that the change does not have (the after image
-    of a delete, the before image of an insert) is falsy and empty; writing to
-    it raises ``ValueError`` unless ``present`` is set to True first.
+    Python type of each column type; ``lookup``/``raw`` give the bytes without
+    decoding). Writing makes the change a replacement, re-encoded when the
+    batch is returned. An image the change does not have (the after image of a
+    delete, the before image of an insert) is falsy and empty; writing to it
+    raises ``ValueError`` unless ``present`` is set to True first.
+
+    Columns keep their order: a value set on an existing column stays in its
+    place, a new column goes last, a renamed one keeps its place.
 
     Mapping-style access: ``image["c"]`` (``KeyError`` when the column is not
     part of the image, ``None`` for SQL NULL), ``image["c"] = v``, ``del
     image["c"]``, ``"c" in image``, ``len``, iteration over column names.
     """
 
-    __slots__ = ("_side", "_row", "_over", "_present", "_orig", "_mod")
+    __slots__ = ("_side", "_row", "_over", "_order", "_present", "_orig", "_mod")
 
     def __init__(self, side: _Side, row: int):
         self._side = side
         self._row = row
-        self._over = None
+        self._over = None  # name -> (type, bytes or None) or _DEL
+        self._order = None  # explicit column order, once a rename or re-add needs one
         self._present = self._orig = side.present[row]
         self._mod = False
 
@@ -205,36 +246,16 @@ class Image:
             if e is not _MISSING:
                 return None if e is _DEL else e
         if self._orig:
-            c = self._side.index.get(name)
-            if c is not None:
-                r = self._row
-                p = c.presence[r]
-                if p is _VALUE:
-                    offs = c.offsets
-                    return c.type, c.data[offs[r]:offs[r + 1]]
-                if p is _NULL:
-                    return c.type, None
+            return self._side.entry(name, self._row)
         return None
 
     def get(self, name: str, default=None):
         """The value of column ``name``: ``None`` for SQL NULL, ``default`` when absent."""
-        o = self._over
-        if o is not None and name in o:
-            e = o[name]
-            if e is _DEL:
-                return default
-            return None if e[1] is None else _codec.decode(e[0], e[1])
-        if self._orig:
-            c = self._side.index.get(name)
-            if c is not None:
-                r = self._row
-                p = c.presence[r]
-                if p is _VALUE:
-                    offs = c.offsets
-                    return _codec.decode(c.type, c.data, offs[r], offs[r + 1])
-                if p is _NULL:
-                    return None
-        return default
+        e = self.lookup(name)
+        if e is None:
+            return default
+        b = e[1]
+        return None if b is None else _codec.decode(e[0], b, 0, len(b))
 
     def raw(self, name: str):
         """The value's bytes in the WIT encoding; None for NULL or when absent (see ``type_of``)."""
@@ -252,19 +273,30 @@ class Image:
         return e is not None and e[1] is None
 
     def keys(self) -> list:
-        """The names of the columns of this image (those holding a value or NULL), in batch order."""
-        names = []
+        """The names of the columns of this image (those holding a value or NULL), in order."""
+        o = self._over
+        if self._order is not None:
+            names = [n for n in self._order if self.lookup(n) is not None]
+            if o:
+                known = set(self._order)
+                names.extend(n for n, e in o.items() if e is not _DEL and n not in known)
+            return names
         if self._orig:
             r = self._row
-            for c in self._side.cols:
-                if c.presence[r] is not _ABSENT:
-                    names.append(c.name)
-        o = self._over
+            names = [c.name for c in self._side.cols if c.presence[r] is not _ABSENT]
+        else:
+            names = []
         if o:
             have = set(names)
             names = [n for n in names if o.get(n) is not _DEL]
             names.extend(n for n, e in o.items() if e is not _DEL and n not in have)
         return names
+
+    def fields(self) -> list:
+        """``(name, ColumnType)`` of the image's columns, in order."""
+        if self._over is None and self._order is None:
+            return self._side.fields(self._row) if self._orig else []
+        return [(n, self.lookup(n)[0]) for n in self.keys()]
 
     def items(self) -> list:
         """``(name, value)`` pairs of ``keys()``."""
@@ -275,10 +307,11 @@ class Image:
         return {n: self.get(n) for n in self.keys()}
 
     def __getitem__(self, name):
-        v = self.get(name, _MISSING)
-        if v is _MISSING:
+        e = self.lookup(name)
+        if e is None:
             raise KeyError(name)
-        return v
+        b = e[1]
+        return None if b is None else _codec.decode(e[0], b, 0, len(b))
 
     def __contains__(self, name):
         return self.lookup(name) is not None
@@ -312,6 +345,7 @@ class Image:
         self._present = value
         if not value:
             self._over = None
+            self._order = None
             self._orig = False
         self._side.flipped = True
         self._mod = True  # a change even when no value is set
@@ -324,11 +358,14 @@ class Image:
                 f"this change has no {self._side.label} image; "
                 f"check `if change.{self._side.label}:` first, or set `.present = True`"
             )
-        if not isinstance(name, str) or not name:
-            raise ValueError("column names are non-empty strings")
         o = self._over
         if o is None:
+            if name.__class__ is not str or not name:
+                raise ValueError("column names are non-empty strings")
             o = self._over = {}
+        elif o.get(name) is _DEL and entry is not _DEL:
+            # Removed, then set again: it goes last, like a new column.
+            self._order = self.keys() + [name]
         o[name] = entry
 
     def _existing_type(self, name):
@@ -342,8 +379,9 @@ class Image:
         """Sets column ``name`` to ``value`` (``None`` for SQL NULL).
 
         ``type`` (a ``ColumnType`` or a name such as ``"string"``) changes or
-        gives the column's type; without it the column keeps its type, and a
-        new column gets one inferred from ``value`` (``codec.infer_type``).
+        gives the column's type; without it the column keeps its type (the
+        type it has in this image, else in the batch), and a new column gets
+        one inferred from ``value`` (``codec.infer_type``).
         Raises ``TypeError``/``ValueError`` when the value does not fit.
         """
         if type is not None:
@@ -357,7 +395,7 @@ class Image:
         try:
             b = None if value is None else _codec.encode(t, value)
         except (TypeError, ValueError) as e:
-            raise type_error(e, name) from None
+            raise e.__class__(f"column {name!r}: {e}") from None
         self._put(name, (t, b))
 
     def set_raw(self, name: str, raw, type=None):
@@ -367,7 +405,7 @@ class Image:
         types are length-checked; strings must be valid UTF-8 (not checked).
         """
         if type is not None:
-            t = type if type.__class__ is _ColumnType else _codec.parse_type(type)
+            t = _codec.parse_type(type)
         else:
             t = self._existing_type(name)
             if t is None:
@@ -382,9 +420,15 @@ class Image:
         self.set(name, value)
 
     def __delitem__(self, name):
-        if self.lookup(name) is None:
+        if not self.remove(name):
             raise KeyError(name)
+
+    def remove(self, name: str) -> bool:
+        """Removes column ``name`` from the image; whether it was there."""
+        if self.lookup(name) is None:
+            return False
         self._put(name, _DEL)
+        return True
 
     def pop(self, name: str, default=_MISSING):
         """Removes column ``name`` from the image and returns its value."""
@@ -396,20 +440,20 @@ class Image:
         self._put(name, _DEL)
         return v
 
-    def rename(self, old: str, new: str):
-        """Renames column ``old`` to ``new``, keeping type and value (``KeyError`` when absent)."""
+    def rename(self, old: str, new: str) -> bool:
+        """Renames column ``old`` to ``new`` in place, keeping type and value; a
+        column already named ``new`` is replaced. Whether ``old`` was there."""
         e = self.lookup(old)
         if e is None:
-            raise KeyError(old)
+            return False
         if old == new:
-            return
+            return True
+        names = [n for n in self.keys() if n != new]
+        names[names.index(old)] = new
         self._put(new, e)
         self._put(old, _DEL)
-
-
-def type_error(e: Exception, name: str) -> Exception:
-    """``e`` with the column name in its message."""
-    return e.__class__(f"column {name!r}: {e}")
+        self._order = names
+        return True
 
 
 class Change:
@@ -417,9 +461,9 @@ class Change:
 
     ``op`` (``floe_guest.Op``), ``table``, ``key_columns``, ``event_time``
     (microseconds since the epoch, or None) and the ``before``/``after``
-    images. ``op``, ``table`` and ``event_time`` can be assigned; any
-    assignment, like any write to an image, makes the change a replacement.
-    ``row`` is the change's index in the batch.
+    images. ``op``, ``table``, ``key_columns`` and ``event_time`` can be
+    assigned; any assignment, like any write to an image, makes the change a
+    replacement. ``row`` is the change's index in the batch.
     """
 
     __slots__ = ("_batch", "row", "_before", "_after", "_meta")
@@ -429,7 +473,7 @@ class Change:
         self.row = row
         self._before = None
         self._after = None
-        self._meta = None  # {"op"/"table"/"event_time": new value}, once assigned
+        self._meta = None  # {"op"/"table"/"keys"/"event_time": new value}, once assigned
 
     def _set_meta(self, key, value):
         m = self._meta
@@ -476,8 +520,22 @@ class Change:
 
     @property
     def key_columns(self) -> tuple:
-        """The names of the key columns of the change's table (empty when unknown)."""
+        """The names of the key columns of the change's table (empty when unknown).
+
+        Assigning (a list of names) sets them for the change's table in the
+        replacement batch; there the first change of a table with keys gives
+        the table's keys."""
+        m = self._meta
+        if m is not None and "keys" in m:
+            return m["keys"]
         return self._batch.keys.get(self.table, ())
+
+    @key_columns.setter
+    def key_columns(self, names):
+        names = tuple(names)
+        if not all(isinstance(n, str) and n for n in names):
+            raise ValueError("key columns are non-empty column names")
+        self._set_meta("keys", names)
 
     def key(self) -> tuple:
         """The values of ``key_columns`` from the after image (the before image for a delete)."""
@@ -515,6 +573,26 @@ class Change:
             img = self._after = Image(self._batch.after, self.row)
         return img
 
+    def rename_column(self, old: str, new: str) -> bool:
+        """Renames column ``old`` to ``new`` in both images and in ``key_columns``; whether it was anywhere."""
+        renamed = False
+        for img in (self.before, self.after):
+            if img:
+                renamed |= img.rename(old, new)
+        keys = self.key_columns
+        if old in keys:
+            self.key_columns = [new if k == old else k for k in keys]
+            renamed = True
+        return renamed
+
+    def remove_column(self, name: str) -> bool:
+        """Removes column ``name`` from both images; whether it was in either."""
+        removed = False
+        for img in (self.before, self.after):
+            if img:
+                removed |= img.remove(name)
+        return removed
+
     @property
     def modified(self) -> bool:
         """Whether the plugin changed anything of this change."""
@@ -535,6 +613,11 @@ class Change:
 
 # ---------------------------------------------------------------------------
 # Building the replaced batch
+#
+# The layout is the one floe's host and the Rust SDK write: one column per
+# distinct (name, type), in the order the (name, type) pairs first appear when
+# reading the rows in order and each row's columns in order; a row is absent in
+# every column but the one of its value's type. NULLs keep their type.
 
 
 def _message(e: BaseException) -> str:
@@ -542,8 +625,12 @@ def _message(e: BaseException) -> str:
     return m if m else type(e).__name__
 
 
+def _offsets(chunks) -> list:
+    return list(_accumulate(map(len, chunks), initial=0))
+
+
 def _gather(c: _Col, rows):
-    """The column ``c`` restricted to ``rows``: (presence, offsets, data), or None if all absent."""
+    """The column ``c`` restricted to ``rows``, or None if absent in all of them."""
     pres = c.presence
     p_out = [pres[r] for r in rows]
     if all(p is _ABSENT for p in p_out):
@@ -551,145 +638,109 @@ def _gather(c: _Col, rows):
     offs = c.offsets
     data = c.data
     chunks = [data[offs[r]:offs[r + 1]] for r in rows]
-    return p_out, list(_accumulate(map(len, chunks), initial=0)), b"".join(chunks)
+    return wt.Column(c.name, c.wit.type, p_out, _offsets(chunks), b"".join(chunks))
 
 
-def _build_images(side: _Side, changes, attr: str, all_rows: bool, conflicts: dict):
-    """The ``images`` of the replaced ``changes`` on one side.
+def _entry_presence(e):
+    return _ABSENT if e is None else (_NULL if e[1] is None else _VALUE)
 
-    Rows whose value does not fit the column's single type (a plugin set
-    different types in different rows) are added to ``conflicts`` (row ->
-    reason) and the caller rebuilds without them.
-    """
+
+def _build_images(side: _Side, changes, attr: str, all_rows: bool):
+    """The ``images`` of the replaced ``changes`` on one side."""
     imgs = [getattr(ch, attr) for ch in changes]
     rows = [ch.row for ch in changes]
+    m = len(rows)
     sp = side.present
     present = [sp[r] if img is None else img._present for img, r in zip(imgs, rows)]
     overs = [None if img is None else img._over for img in imgs]
     origs = [sp[r] if img is None else img._orig for img, r in zip(imgs, rows)]
-    range_m = range(len(rows))
-    columns = []
-    slow_all = side.flipped
     touched = set().union(*[o for o in overs if o])  # names some row has set or removed
-    names = [c.name for c in side.cols]
-    if touched:
-        known = set(names)
-        for img in imgs:
-            if img is not None and img._over:
-                for n in img._over:
-                    if n not in known:
-                        known.add(n)
-                        names.append(n)
-    seen = set()
-    for name in names:
-        if name in seen:  # duplicate input column name: first one wins
+    if side.flipped:
+        touched.update(c.name for c in side.cols)
+
+    built = {}  # (name, type) -> wt.Column
+    # Columns no row touched: passed through whole, or restricted to the rows.
+    for c in side.cols:
+        if c.name in touched or (c.name, c.type) in built:
             continue
-        seen.add(name)
-        src = side.index.get(name)
-        if src is not None and not slow_all and name not in touched:
-            if all_rows:
-                columns.append(src.wit)
-            else:
-                g = _gather(src, rows)
-                if g is not None:
-                    columns.append(wt.Column(name, src.wit.type, g[0], g[1], g[2]))
-            continue
-        # Slow path: row by row, overlays first.
-        p_out = []
-        chunks = []
-        append_p = p_out.append
-        append_c = chunks.append
-        over_types = {}  # types of the values the plugin set -> first row index
-        last_t = None
-        over_null_type = None
-        orig_values = False
-        if src is not None:
-            spres, soffs, sdata = src.presence, src.offsets, src.data
-        for j in range_m:
+        if all_rows:
+            if any(p is not _ABSENT for p in c.presence):
+                built[(c.name, c.type)] = c.wit
+        else:
+            col = _gather(c, rows)
+            if col is not None:
+                built[(c.name, c.type)] = col
+    # Touched names: each row's entry, overlay first, split by type.
+    entry = side.entry
+    for name in touched:
+        entries = []
+        append = entries.append
+        for j in range(m):
             o = overs[j]
             e = _MISSING if o is None else o.get(name, _MISSING)
             if e is _MISSING:
-                if src is not None and origs[j]:
-                    r = rows[j]
-                    p = spres[r]
-                    if p is _VALUE:
-                        append_p(_VALUE)
-                        append_c(sdata[soffs[r]:soffs[r + 1]])
-                        orig_values = True
-                        continue
-                    if p is _NULL:
-                        append_p(_NULL)
-                        append_c(b"")
-                        continue
-                append_p(_ABSENT)
-                append_c(b"")
-            elif e is _DEL:
-                append_p(_ABSENT)
-                append_c(b"")
+                append(entry(name, rows[j]) if origs[j] else None)
             else:
-                t, b = e
-                if b is None:
-                    append_p(_NULL)
-                    append_c(b"")
-                    if over_null_type is None:
-                        over_null_type = t
-                else:
-                    append_p(_VALUE)
-                    append_c(b)
-                    if t is not last_t:
-                        last_t = t
-                        over_types.setdefault(t, j)
-        if all(p is _ABSENT for p in p_out):
+                append(None if e is _DEL else e)
+        types = []
+        for e in entries:
+            if e is not None and e[0] not in types:
+                types.append(e[0])
+        for t in types:
+            if len(types) == 1:
+                p_out = [_entry_presence(e) for e in entries]
+                chunks = [b"" if e is None or e[1] is None else e[1] for e in entries]
+            else:
+                mine = [e if e is not None and e[0] is t else None for e in entries]
+                p_out = [_entry_presence(e) for e in mine]
+                chunks = [b"" if e is None or e[1] is None else e[1] for e in mine]
+            built[(name, t)] = wt.Column(name, to_wit_type(t), p_out, _offsets(chunks), b"".join(chunks))
+
+    # Order: first appearance over the rows, in each row's column order.
+    remaining = set(built)
+    order = []
+    for j in range(m):
+        if not remaining:
+            break
+        img = imgs[j]
+        if img is None:
+            fields = side.fields(rows[j]) if origs[j] else ()
+        elif not img._present:
             continue
-        # The column's one type: the first value set by the plugin, else the
-        # first NULL set by it, else the input column's type. NULLs fit any type.
-        if over_types:
-            col_type = min(over_types.items(), key=lambda kv: kv[1])[0]
-        elif over_null_type is not None:
-            col_type = over_null_type
         else:
-            col_type = src.type
-        if len(over_types) > 1 or (orig_values and src.type != col_type):
-            for j in range_m:
-                if p_out[j] is not _VALUE:
-                    continue
-                o = overs[j]
-                e = _MISSING if o is None else o.get(name, _MISSING)
-                t = src.type if e is _MISSING else e[0]
-                if t != col_type:
-                    conflicts.setdefault(
-                        rows[j],
-                        f"column {name!r} of the {side.label} image is {t} here but {col_type} "
-                        f"in other changes of the batch: a column has one type per batch",
-                    )
-        columns.append(
-            wt.Column(name, to_wit_type(col_type), p_out,
-                      list(_accumulate(map(len, chunks), initial=0)), b"".join(chunks))
-        )
-    return wt.Images(present, columns)
+            fields = img.fields()
+        for key in fields:
+            if key in remaining:
+                remaining.discard(key)
+                order.append(key)
+    order.extend(k for k in built if k in remaining)  # not expected: keep them anyway
+    return wt.Images(present, [built[k] for k in order])
 
 
-def _build_replaced(batch: _Batch, changes, conflicts: dict):
+def _build_replaced(batch: _Batch, changes):
     all_rows = len(changes) == batch.n
     tables = []
     tpos = {}
     table_index = []
+    table_keys = []
     for ch in changes:
         t = ch.table
         i = tpos.get(t)
         if i is None:
             i = tpos[t] = len(tables)
             tables.append(t)
+            table_keys.append(list(ch.key_columns))
+        elif not table_keys[i]:
+            table_keys[i] = list(ch.key_columns)
         table_index.append(i)
-    keys = batch.keys
     return wt.ChangeBatch(
         [ch.op for ch in changes],
         tables,
-        [list(keys.get(t, ())) for t in tables],
+        table_keys,
         table_index,
         [ch.event_time for ch in changes],
-        _build_images(batch.before, changes, "_before", all_rows, conflicts),
-        _build_images(batch.after, changes, "_after", all_rows, conflicts),
+        _build_images(batch.before, changes, "_before", all_rows),
+        _build_images(batch.after, changes, "_after", all_rows),
     )
 
 
@@ -808,22 +859,7 @@ class _Runner:
         finally:
             _pending_counters = None
             _flush_counters(counters)
-        if replaced:
-            while True:
-                conflicts = {}
-                out = _build_replaced(batch, replaced, conflicts)
-                if not conflicts:
-                    break
-                for row, reason in conflicts.items():
-                    outcomes[row] = _REJECT
-                    rejected.append((row, reason))
-                replaced = [ch for ch in replaced if ch.row not in conflicts]
-                rejected.sort(key=lambda x: x[0])
-                if not replaced:
-                    out = empty_batch()
-                    break
-        else:
-            out = empty_batch()
+        out = _build_replaced(batch, replaced) if replaced else empty_batch()
         return tx.Transformed(outcomes, out, routes, [wt.Rejection(r, m) for r, m in rejected])
 
 

@@ -146,8 +146,8 @@ def decimal(precision: int, scale: int) -> ColumnType:
 
 def parse_type(spec) -> ColumnType:
     """A ``ColumnType`` from a ``ColumnType`` or a name: ``"string"``, ``"decimal(10, 2)"``, ..."""
-    if isinstance(spec, ColumnType):
-        return spec
+    if isinstance(spec, ColumnType):  # the canonical instance, so types compare by identity
+        return SIMPLE[spec.kind] if spec.kind != K_DECIMAL else decimal(spec.precision, spec.scale)
     if not isinstance(spec, str):
         raise TypeError(f"expected a ColumnType or a type name, got {type(spec).__name__}")
     s = spec.strip().lower()

@@ -78,6 +78,23 @@ def rows_of(imgs):
     return out
 
 
+def fields_of(imgs):
+    """Per row, [(name, type, value)] in column order, as floe's host decodes images
+    (None for an absent image)."""
+    from floe_guest._wit import from_wit_type
+    n = len(imgs.present)
+    out = [([] if imgs.present[i] else None) for i in range(n)]
+    for c in imgs.columns:
+        t = from_wit_type(c.type)
+        for i in range(n):
+            p = c.presence[i]
+            if p is ABSENT or out[i] is None:
+                continue
+            v = None if p is NULL else codec.decode(t, c.data, c.offsets[i], c.offsets[i + 1])
+            out[i].append((c.name, t, v))
+    return out
+
+
 def check_batch(b):
     """Structural invariants of a change-batch."""
     n = len(b.ops)
@@ -86,6 +103,12 @@ def check_batch(b):
     assert all(0 <= i < len(b.tables) for i in b.table_index)
     for imgs in (b.before, b.after):
         assert len(imgs.present) == n
+        from floe_guest._wit import from_wit_type
+        keys = [(c.name, from_wit_type(c.type)) for c in imgs.columns]
+        assert len(set(keys)) == len(keys), f"one column per (name, type): {keys}"
+        for i in range(n):
+            names = [c.name for c in imgs.columns if c.presence[i] is not ABSENT]
+            assert len(set(names)) == len(names), f"row {i} has a name twice: {names}"
         for c in imgs.columns:
             assert len(c.presence) == n and len(c.offsets) == n + 1, c.name
             assert c.offsets[0] == 0 and c.offsets[-1] == len(c.data), c.name

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import MASK_PY
-from helpers import A, HostCalls, batch, check_batch, rows_of
+from helpers import ABSENT, NULL, VALUE, A, HostCalls, batch, check_batch, fields_of, rows_of
 
 from wit_world.exports import transform as tx
 
@@ -125,8 +125,13 @@ def test_hash_null_absent_and_both_images(app):
         {"id": 3, "email": sha("pepper", b"gone@x"), "phone": None},
         {"id": 4, "email": sha("pepper", b"old@x"), "phone": sha("pepper", le(6))},
     ]
-    phone = [c for c in out.replaced.before.columns if c.name == "phone"][0]
-    assert from_wit_type(phone.type) is STRING  # its null sits in a string column now
+    # A NULL keeps its type: one column per (name, type), like floe's host writes them.
+    phones = [(from_wit_type(c.type), c.presence) for c in out.replaced.before.columns if c.name == "phone"]
+    assert phones == [(LONG, [ABSENT, NULL, ABSENT]), (STRING, [ABSENT, ABSENT, VALUE])]
+    assert [[(n, str(t)) for n, t, _ in row] for row in fields_of(out.replaced.before) if row] == [
+        [("id", "long"), ("email", "string"), ("phone", "long")],
+        [("id", "long"), ("email", "string"), ("phone", "string")],
+    ]
 
 
 def test_redact(app):

@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from helpers import ABSENT, NULL, VALUE, A, HostCalls, batch, check_batch, rows_of
+from helpers import ABSENT, NULL, VALUE, A, HostCalls, batch, check_batch, fields_of, rows_of
 
 from wit_world.exports import transform as tx
 from wit_world.imports import host
@@ -15,7 +15,7 @@ from floe_guest import (
     DOUBLE, LONG, STRING, Drop, Keep, Op, Reject, Route, Transformer, counter_add,
     decimal, export_transformer, log,
 )
-from floe_guest._wit import Err
+from floe_guest._wit import Err, from_wit_type
 
 O = tx.Outcome
 SCHEMA = [("id", LONG), ("email", STRING), ("price", decimal(10, 2)), ("score", DOUBLE)]
@@ -170,7 +170,8 @@ def test_set_type_null_delete_rename_and_new_columns():
     out = run(make(fn), batch(SCHEMA, people(2)))
     r = out.replaced
     types = {c.name: c.type for c in r.after.columns}
-    assert [c.name for c in r.after.columns] == ["id", "email", "price", "score", "cost", "note", "flag"]
+    # Row 0 first: id, cost (price renamed in place), score, note, flag; then row 1's email, price.
+    assert [c.name for c in r.after.columns] == ["id", "cost", "score", "note", "flag", "email", "price"]
     assert isinstance(types["id"], wt.ColumnType_String)
     assert isinstance(types["cost"], wt.ColumnType_Decimal) and types["cost"].value == wt.DecimalType(10, 2)
     assert isinstance(types["flag"], wt.ColumnType_Boolean)
@@ -190,7 +191,7 @@ def test_reads_see_own_writes():
         del a["score"]
         assert "score" not in a and a.get("score", "gone") == "gone"
         a.rename("email", "mail")
-        assert a.keys() == ["id", "price", "mail"]
+        assert a.keys() == ["id", "mail", "price"]  # renamed in place
         assert a.pop("id") == 0 and "id" not in a
         a["id"] = 9  # re-added: the column is long, like in the batch
         assert a.type_of("id") == LONG
@@ -260,22 +261,95 @@ def test_making_an_image_absent():
     assert rows_of(out.replaced.after) == [people(1)[0]]
 
 
-def test_type_conflict_rejects_rows_that_do_not_fit():
+def test_types_per_row_split_columns_by_type():
     def fn(c):
         i = c.after["id"]
         if i == 0:
             c.after.set("score", "high", STRING)
         elif i == 1:
-            c.after["email"] = "y"  # score stays double: conflicts with row 0's string
+            c.after["email"] = "y"  # score stays a double
         elif i == 2:
-            c.after.set("score", None, STRING)  # NULL fits any type
+            c.after.set("score", None, STRING)  # a NULL of type string
         return Keep
 
     out = run(make(fn), batch(SCHEMA, people(4)))
-    assert out.outcomes == [O.REPLACE, O.REJECT, O.REPLACE, O.KEEP]
-    assert "column 'score'" in out.rejected[0].reason and out.rejected[0].row == 1
-    assert rows_of(out.replaced.after)[0]["score"] == "high"
-    assert rows_of(out.replaced.after)[1]["score"] is None
+    assert out.outcomes == [O.REPLACE, O.REPLACE, O.REPLACE, O.KEEP]
+    cols = [(c.name, str(from_wit_type(c.type)), c.presence) for c in out.replaced.after.columns]
+    assert cols == [
+        ("id", "long", [VALUE] * 3),
+        ("email", "string", [VALUE] * 3),
+        ("price", "decimal(10, 2)", [VALUE] * 3),
+        ("score", "string", [VALUE, ABSENT, NULL]),
+        ("score", "double", [ABSENT, VALUE, ABSENT]),
+    ]
+    rows = fields_of(out.replaced.after)
+    assert [(n, str(t), v) for n, t, v in rows[1]][3] == ("score", "double", 0.5)
+    assert [n for n, _, _ in rows[1]] == ["id", "email", "price", "score"]
+
+
+def test_split_input_columns_are_read_and_kept():
+    # The host sends a name with rows of two types as two columns of that name.
+    b = batch(SCHEMA, people(3))
+    b.after.columns.append(wt.Column("code", wt.ColumnType_String(), [VALUE, ABSENT, NULL], [0, 1, 1, 1], b"x"))
+    b.after.columns.append(wt.Column("code", wt.ColumnType_Long(), [ABSENT, VALUE, ABSENT], [0, 0, 8, 8], (7).to_bytes(8, "little")))
+    seen = []
+
+    def fn(c):
+        seen.append((c.after.get("code"), str(c.after.type_of("code"))))
+        if c.after["id"] == 2:
+            c.after["email"] = "z"
+        return Keep
+
+    out = run(make(fn), b)
+    assert seen == [("x", "string"), (7, "long"), (None, "string")]
+    assert out.outcomes == [O.KEEP, O.KEEP, O.REPLACE]
+    assert fields_of(out.replaced.after)[0][-1] == ("code", floe_guest.STRING, None)
+
+    def all_(c):
+        c.after["email"] = "z"
+        return Keep
+
+    out = run(make(all_), b)
+    assert [(c.name, str(from_wit_type(c.type))) for c in out.replaced.after.columns][-2:] == [("code", "string"), ("code", "long")]
+    assert [f[-1] for f in fields_of(out.replaced.after)] == [
+        ("code", floe_guest.STRING, "x"), ("code", LONG, 7), ("code", floe_guest.STRING, None)]
+
+
+def test_column_order_follows_first_appearance_like_the_host():
+    # Row 0 lacks "email"; in the replacement it is first seen in row 1, after "score".
+    rows = people(2)
+    del rows[0]["email"]
+
+    def fn(c):
+        c.after["id"] = c.after["id"] + 10
+        return Keep
+
+    out = run(make(fn), batch(SCHEMA, rows))
+    assert [c.name for c in out.replaced.after.columns] == ["id", "price", "score", "email"]
+
+
+def test_rename_in_place_remove_and_readd_goes_last():
+    def fn(c):
+        a = c.after
+        if a["id"] == 0:
+            assert a.rename("email", "mail") and not a.rename("nope", "x")
+        elif a["id"] == 1:
+            a.remove("email")
+            a["email"] = "back"
+        else:
+            assert c.rename_column("id", "ident")
+            assert c.key_columns == ("ident",)
+            c.remove_column("score")
+        return Keep
+
+    out = run(make(fn), batch(SCHEMA, people(3)))
+    names = [[n for n, _, _ in row] for row in fields_of(out.replaced.after)]
+    assert names[0] == ["id", "mail", "price", "score"]
+    assert names[1] == ["id", "price", "score", "email"]
+    # The host reads a row's columns in batch order: row 2's "ident" is a column first seen
+    # after row 0's and row 1's (the Rust SDK writes the same layout).
+    assert names[2] == ["price", "email", "ident"]
+    assert out.replaced.table_keys == [["id"]]  # the table's first change gives its keys
 
 
 def test_init_refusal_and_config():
