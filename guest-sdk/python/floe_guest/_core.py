@@ -12,8 +12,11 @@ row of the batch was modified).
 from __future__ import annotations
 
 from itertools import accumulate as _accumulate
+from operator import attrgetter as _attrgetter
 
 from . import codec as _codec
+from .codec import K_BOOLEAN as _K_BOOLEAN
+from .codec import ColumnType as _ColumnType
 from .codec import check_raw as _check_raw
 from ._wit import Err, empty_batch, from_wit_type, host, to_wit_type, tx, wt
 
@@ -404,13 +407,19 @@ class Image:
         Without ``type`` the column keeps its type (it must exist). Fixed-width
         types are length-checked; strings must be valid UTF-8 (not checked).
         """
-        if type is not None:
-            t = _codec.parse_type(type)
-        else:
+        if type is None:
             t = self._existing_type(name)
             if t is None:
                 raise TypeError(f"column {name!r} is new: pass its type")
-        self._put(name, (t, None if raw is None else _check_raw(t, raw)))
+        elif type.__class__ is _ColumnType:
+            t = type
+        else:
+            t = _codec.parse_type(type)
+        if raw is not None:
+            w = t.width
+            if raw.__class__ is not bytes or (w and len(raw) != w) or t.kind == _K_BOOLEAN:
+                raw = _check_raw(t, raw)  # converts, or raises
+        self._put(name, (t, raw))
 
     def set_null(self, name: str, type=None):
         """Sets column ``name`` to SQL NULL (of ``type``, or of its current type)."""
@@ -641,17 +650,14 @@ def _gather(c: _Col, rows):
     return wt.Column(c.name, c.wit.type, p_out, _offsets(chunks), b"".join(chunks))
 
 
-def _entry_presence(e):
-    return _ABSENT if e is None else (_NULL if e[1] is None else _VALUE)
-
-
-def _build_images(side: _Side, changes, attr: str, all_rows: bool):
-    """The ``images`` of the replaced ``changes`` on one side."""
-    imgs = [getattr(ch, attr) for ch in changes]
-    rows = [ch.row for ch in changes]
+def _build_images(side: _Side, changes, rows, attr: str, all_rows: bool):
+    """The ``images`` of the replaced ``changes`` (rows ``rows``) on one side."""
+    imgs = list(map(_attrgetter(attr), changes))
     m = len(rows)
     sp = side.present
     present = [sp[r] if img is None else img._present for img, r in zip(imgs, rows)]
+    if not any(present):  # e.g. the before images of inserts
+        return wt.Images(present, [])
     overs = [None if img is None else img._over for img in imgs]
     origs = [sp[r] if img is None else img._orig for img, r in zip(imgs, rows)]
     touched = set().union(*[o for o in overs if o])  # names some row has set or removed
@@ -673,27 +679,21 @@ def _build_images(side: _Side, changes, attr: str, all_rows: bool):
     # Touched names: each row's entry, overlay first, split by type.
     entry = side.entry
     for name in touched:
-        entries = []
-        append = entries.append
-        for j in range(m):
-            o = overs[j]
-            e = _MISSING if o is None else o.get(name, _MISSING)
-            if e is _MISSING:
-                append(entry(name, rows[j]) if origs[j] else None)
-            else:
-                append(None if e is _DEL else e)
-        types = []
-        for e in entries:
-            if e is not None and e[0] not in types:
-                types.append(e[0])
+        # (type, bytes or None) per row, None where absent. Types are canonical
+        # instances (see codec.ColumnType), so they compare by identity here.
+        entries = [_MISSING if o is None else o.get(name, _MISSING) for o in overs]
+        if _MISSING in entries or _DEL in entries:
+            for j in range(m):
+                e = entries[j]
+                if e is _MISSING:
+                    entries[j] = entry(name, rows[j]) if origs[j] else None
+                elif e is _DEL:
+                    entries[j] = None
+        types = list({id(e[0]): e[0] for e in entries if e is not None}.values())
         for t in types:
-            if len(types) == 1:
-                p_out = [_entry_presence(e) for e in entries]
-                chunks = [b"" if e is None or e[1] is None else e[1] for e in entries]
-            else:
-                mine = [e if e is not None and e[0] is t else None for e in entries]
-                p_out = [_entry_presence(e) for e in mine]
-                chunks = [b"" if e is None or e[1] is None else e[1] for e in mine]
+            mine = entries if len(types) == 1 else [e if e is not None and e[0] is t else None for e in entries]
+            p_out = [_ABSENT if e is None else (_NULL if e[1] is None else _VALUE) for e in mine]
+            chunks = [b"" if e is None or e[1] is None else e[1] for e in mine]
             built[(name, t)] = wt.Column(name, to_wit_type(t), p_out, _offsets(chunks), b"".join(chunks))
 
     # Order: first appearance over the rows, in each row's column order.
@@ -719,28 +719,44 @@ def _build_images(side: _Side, changes, attr: str, all_rows: bool):
 
 def _build_replaced(batch: _Batch, changes):
     all_rows = len(changes) == batch.n
-    tables = []
-    tpos = {}
-    table_index = []
-    table_keys = []
-    for ch in changes:
-        t = ch.table
-        i = tpos.get(t)
-        if i is None:
-            i = tpos[t] = len(tables)
-            tables.append(t)
-            table_keys.append(list(ch.key_columns))
-        elif not table_keys[i]:
-            table_keys[i] = list(ch.key_columns)
-        table_index.append(i)
+    rows = list(map(_attrgetter("row"), changes))
+    b = batch.wit
+    if all(ch._meta is None for ch in changes):
+        # Op, table, keys and event time as they came: taken from the input.
+        if all_rows:
+            ops, event_time = b.ops, b.event_time
+            tables, table_keys, table_index = b.tables, b.table_keys, b.table_index
+        else:
+            ops = [b.ops[r] for r in rows]
+            et = b.event_time
+            event_time = [et[r] for r in rows]
+            ti = b.table_index
+            used = sorted({ti[r] for r in rows})
+            tables = [b.tables[i] for i in used]
+            table_keys = [list(batch.keys.get(t, ())) for t in tables]
+            remap = {old: new for new, old in enumerate(used)}
+            table_index = [remap[ti[r]] for r in rows]
+    else:
+        ops = [ch.op for ch in changes]
+        event_time = [ch.event_time for ch in changes]
+        tables = []
+        tpos = {}
+        table_index = []
+        table_keys = []
+        for ch in changes:
+            t = ch.table
+            i = tpos.get(t)
+            if i is None:
+                i = tpos[t] = len(tables)
+                tables.append(t)
+                table_keys.append(list(ch.key_columns))
+            elif not table_keys[i]:
+                table_keys[i] = list(ch.key_columns)
+            table_index.append(i)
     return wt.ChangeBatch(
-        [ch.op for ch in changes],
-        tables,
-        table_keys,
-        table_index,
-        [ch.event_time for ch in changes],
-        _build_images(batch.before, changes, "_before", all_rows),
-        _build_images(batch.after, changes, "_after", all_rows),
+        ops, tables, table_keys, table_index, event_time,
+        _build_images(batch.before, changes, rows, "_before", all_rows),
+        _build_images(batch.after, changes, rows, "_after", all_rows),
     )
 
 

@@ -74,7 +74,7 @@ class ColumnType:
 
     Use the module constants (``STRING``, ``LONG``, ...) and ``decimal(p, s)``;
     ``parse_type("decimal(10, 2)")`` accepts the names too. Instances are
-    immutable and compare by value; the constants compare by identity as well.
+    immutable and unique per type, so ``==`` and ``is`` agree.
 
     Attributes: ``kind`` (the case index in the WIT variant), ``name``,
     ``precision`` and ``scale`` (decimal only, else 0), ``width`` (fixed byte
@@ -83,26 +83,34 @@ class ColumnType:
 
     __slots__ = ("kind", "name", "precision", "scale", "width")
 
-    def __init__(self, kind: int, precision: int = 0, scale: int = 0):
-        object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "name", _NAMES[kind])
-        object.__setattr__(self, "precision", precision)
-        object.__setattr__(self, "scale", scale)
-        object.__setattr__(self, "width", _WIDTHS[kind])
+    _instances: dict = {}
+
+    def __new__(cls, kind: int, precision: int = 0, scale: int = 0):
+        # One instance per type: types compare (and hash) by identity too.
+        key = (kind, precision, scale) if kind == K_DECIMAL else kind
+        self = cls._instances.get(key)
+        if self is None:
+            if not 0 <= kind < len(_NAMES):
+                raise ValueError(f"unknown column type kind {kind}")
+            if kind == K_DECIMAL and not (1 <= precision <= 38 and 0 <= scale <= precision):
+                raise ValueError(
+                    f"invalid decimal({precision}, {scale}): need 1 <= precision <= 38 and 0 <= scale <= precision")
+            self = object.__new__(cls)
+            object.__setattr__(self, "kind", kind)
+            object.__setattr__(self, "name", _NAMES[kind])
+            object.__setattr__(self, "precision", precision if kind == K_DECIMAL else 0)
+            object.__setattr__(self, "scale", scale if kind == K_DECIMAL else 0)
+            object.__setattr__(self, "width", _WIDTHS[kind])
+            cls._instances[key] = self
+        return self
+
+    def __reduce__(self):
+        return (ColumnType, (self.kind, self.precision, self.scale))
 
     def __setattr__(self, name, value):
         raise AttributeError("ColumnType is immutable")
 
-    def __eq__(self, other):
-        return (
-            isinstance(other, ColumnType)
-            and self.kind == other.kind
-            and self.precision == other.precision
-            and self.scale == other.scale
-        )
-
-    def __hash__(self):
-        return hash((self.kind, self.precision, self.scale))
+    # Identity equality and hashing (object's), since instances are unique.
 
     def __repr__(self):
         if self.kind == K_DECIMAL:
@@ -131,23 +139,17 @@ SIMPLE = (
     TIMESTAMP, TIMESTAMPTZ, STRING, UUID, BINARY,
 )
 _BY_NAME = {t.name: t for t in SIMPLE if t is not None}
-_DECIMALS: dict = {}
 
 
 def decimal(precision: int, scale: int) -> ColumnType:
     """The type ``decimal(precision, scale)`` (1 <= precision <= 38, 0 <= scale <= precision)."""
-    t = _DECIMALS.get((precision, scale))
-    if t is None:
-        if not (1 <= precision <= 38 and 0 <= scale <= precision):
-            raise ValueError(f"invalid decimal({precision}, {scale}): need 1 <= precision <= 38 and 0 <= scale <= precision")
-        t = _DECIMALS[(precision, scale)] = ColumnType(K_DECIMAL, precision, scale)
-    return t
+    return ColumnType(K_DECIMAL, precision, scale)
 
 
 def parse_type(spec) -> ColumnType:
     """A ``ColumnType`` from a ``ColumnType`` or a name: ``"string"``, ``"decimal(10, 2)"``, ..."""
-    if isinstance(spec, ColumnType):  # the canonical instance, so types compare by identity
-        return SIMPLE[spec.kind] if spec.kind != K_DECIMAL else decimal(spec.precision, spec.scale)
+    if isinstance(spec, ColumnType):
+        return spec
     if not isinstance(spec, str):
         raise TypeError(f"expected a ColumnType or a type name, got {type(spec).__name__}")
     s = spec.strip().lower()

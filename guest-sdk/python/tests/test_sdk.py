@@ -404,6 +404,16 @@ def test_multiple_tables_and_keys():
     r = out.replaced
     assert r.tables == ["a", "b"] and r.table_index == [0, 1, 0] and r.table_keys == [["id"], ["email", "id"]]
 
+    def some(c):
+        if c.row > 0:
+            c.after["email"] = "z"
+        return Keep
+
+    r = run(make(some), b).replaced
+    assert [r.tables[i] for i in r.table_index] == ["b", "a"]
+    assert {t: k for t, k in zip(r.tables, r.table_keys)} == {"a": ["id"], "b": ["email", "id"]}
+    assert r.ops == [b.ops[1], b.ops[2]]
+
 
 def test_subset_gather_is_exact_for_all_types():
     import uuid
