@@ -24,7 +24,8 @@ class Mask(Transformer):
         columns = config.get("columns")
         if columns is None:
             raise ValueError("mask: `columns` is required (comma-separated column names)")
-        self.columns = [c.strip() for c in columns.split(",") if c.strip()]
+        # Trimmed, empty entries skipped, each name once (a name listed twice is masked once).
+        self.columns = list(dict.fromkeys(c.strip() for c in columns.split(",") if c.strip()))
         if not self.columns:
             raise ValueError("mask: `columns` names no column")
         self.mode = config.get("mode", "hash")

@@ -95,7 +95,7 @@ def test_hash_every_type(app):
 
 
 def test_hash_known_vector(app):
-    out = run(app, {"columns": "email", "salt": "s3cret"},
+    out = run(app, {"columns": " email ,email,", "salt": "s3cret"},
               batch([("id", LONG), ("email", STRING)], [{"id": 1, "email": "alice@example.com"}]))
     assert rows_of(out.replaced.after)[0]["email"] == hashlib.sha256(b"s3cretalice@example.com").hexdigest()
 
