@@ -30,11 +30,13 @@ pub struct Mask {
 impl Mask {
     /// Reads `columns`, `mode`, `salt` and `replacement`.
     pub fn from_config(config: &Config) -> Result<Mask, Error> {
-        let columns: Vec<String> = config
-            .list("columns")
-            .into_iter()
-            .map(String::from)
-            .collect();
+        // Each name once: a column listed twice is masked once.
+        let mut columns: Vec<String> = Vec::new();
+        for column in config.list("columns") {
+            if !columns.iter().any(|c| c == column) {
+                columns.push(column.to_owned());
+            }
+        }
         if columns.is_empty() {
             return Err(Error::new(
                 "missing required config key `columns` (comma-separated column names)",
@@ -177,6 +179,8 @@ mod tests {
         );
         assert!(mask(&[("columns", "a"), ("mode", "scramble")]).is_err());
         assert!(mask(&[("columns", "a"), ("mode", "redact")]).is_ok());
+        let m = mask(&[("columns", "a, b,a,,"), ("salt", "")]).unwrap();
+        assert_eq!(m.columns, vec!["a".to_string(), "b".to_string()]);
     }
 
     #[test]
