@@ -6,7 +6,6 @@ transformer bindings <dir>`` and ``<dir>`` put on ``sys.path``.
 """
 
 from componentize_py_types import Err  # noqa: F401  (re-exported)
-from wit_world import exports  # noqa: F401
 from wit_world.exports import transform as tx  # noqa: F401
 from wit_world.imports import host  # noqa: F401
 from wit_world.imports import types as wt  # noqa: F401
