@@ -1,0 +1,122 @@
+//! Plugin throughput: ns per change through the host, batches of 1,024
+//! customer changes of 10 columns (ids, names, email, phone, region, a
+//! decimal, a timestamptz, a boolean, a double).
+//!
+//! Run with `cargo bench -p floe-tests --bench plugins` after building the
+//! plugins. Prints numbers; asserts nothing about speed.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use floe::change::{Change, ColumnType, Value};
+use floe::plugin::{StageSettings, TransformStage};
+use floe_tests::{customer_changes, plugin_path, registry_with};
+use sha2::{Digest, Sha256};
+
+const BATCH: i64 = 1024;
+
+fn batches(count: i64) -> Vec<Vec<Change>> {
+    (0..count)
+        .map(|b| customer_changes(b * BATCH + 1..=(b + 1) * BATCH))
+        .collect()
+}
+
+/// Runs `apply` over `batches` repeatedly for at least `min` and returns ns per change.
+fn measure(
+    min: Duration,
+    batches: &[Vec<Change>],
+    mut apply: impl FnMut(Vec<Change>) -> usize,
+) -> f64 {
+    // Warm up: first calls compile lazily and fault memory in.
+    for batch in batches.iter().take(2) {
+        black_box(apply(batch.clone()));
+    }
+    let mut changes = 0usize;
+    let mut spent = Duration::ZERO;
+    while spent < min {
+        for batch in batches {
+            let input = batch.clone();
+            let started = Instant::now();
+            changes += black_box(apply(input));
+            spent += started.elapsed();
+        }
+    }
+    spent.as_nanos() as f64 / changes as f64
+}
+
+fn stage(plugin: &str, config: &[(&str, &str)]) -> (tempfile::TempDir, TransformStage) {
+    let (dir, registry) = registry_with(&[(plugin, plugin_path(plugin))]);
+    let settings = StageSettings {
+        config: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    (
+        dir,
+        TransformStage::new(registry, plugin, settings).expect("stage"),
+    )
+}
+
+/// The mask plugin's hashing, compiled natively: SHA-256 of salt ‖ encoded value, as hex.
+fn mask_natively(changes: &mut [Change], columns: &[&str], salt: &str) {
+    let mut bytes = Vec::new();
+    for change in changes {
+        for image in [change.before.as_mut(), change.after.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            for column in columns {
+                let Some(value) = image.get(column) else {
+                    continue;
+                };
+                bytes.clear();
+                value.encode_into(&mut bytes);
+                let mut hasher = Sha256::new();
+                hasher.update(salt.as_bytes());
+                hasher.update(&bytes);
+                let hashed = hex::encode(hasher.finalize());
+                image.set(*column, ColumnType::String, Some(Value::String(hashed)));
+            }
+        }
+    }
+}
+
+fn main() {
+    let min = Duration::from_secs(
+        std::env::var("FLOE_BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3),
+    );
+    let data = batches(8);
+    let mask_config = [("columns", "email,phone"), ("salt", "s3cret")];
+    println!(
+        "plugin throughput, batches of {BATCH} changes x 10 columns (ns per change, lower is better)"
+    );
+
+    let (_d, mut passthrough) = stage("passthrough", &[]);
+    let pass = measure(min, &data, |batch| passthrough.apply(batch).changes.len());
+    println!("  pass-through, Rust plugin       {pass:>9.0} ns/change");
+
+    let native = measure(min, &data, |mut batch| {
+        mask_natively(&mut batch, &["email", "phone"], "s3cret");
+        batch.len()
+    });
+    println!("  mask, native Rust (no Wasm)     {native:>9.0} ns/change");
+
+    let (_d, mut mask) = stage("mask", &mask_config);
+    let rust = measure(min, &data, |batch| mask.apply(batch).changes.len());
+    println!(
+        "  mask, Rust plugin               {rust:>9.0} ns/change  ({:.2}x native)",
+        rust / native
+    );
+
+    let (_d, mut mask_py) = stage("mask-py", &mask_config);
+    let python = measure(min, &data[..2], |batch| mask_py.apply(batch).changes.len());
+    println!(
+        "  mask, Python plugin             {python:>9.0} ns/change  ({:.1}x native)",
+        python / native
+    );
+}
