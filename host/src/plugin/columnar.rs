@@ -275,8 +275,17 @@ fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>,
             images.present.len()
         ));
     }
-    let mut fields: Vec<Option<Vec<Field>>> =
-        images.present.iter().map(|&p| p.then(Vec::new)).collect();
+    let width = images.columns.len();
+    let distinct = (0..width).all(|i| {
+        images.columns[..i]
+            .iter()
+            .all(|c| c.name != images.columns[i].name)
+    });
+    let mut fields: Vec<Option<Vec<Field>>> = images
+        .present
+        .iter()
+        .map(|&p| p.then(|| Vec::with_capacity(width)))
+        .collect();
     for column in images.columns {
         let ty =
             type_from_wit(&column.type_).map_err(|e| format!("column `{}`: {e}", column.name))?;
@@ -313,10 +322,12 @@ fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>,
             });
         }
     }
-    Ok(fields
-        .into_iter()
-        .map(|f| f.map(Image::from_fields))
-        .collect())
+    let image = if distinct {
+        Image::from_distinct_fields
+    } else {
+        Image::from_fields
+    };
+    Ok(fields.into_iter().map(|f| f.map(image)).collect())
 }
 
 /// Checks that a column's presence and offsets describe `rows` rows within `data_len` bytes.

@@ -70,29 +70,32 @@ impl TransformStage {
         if changes.is_empty() {
             return output;
         }
-        match self.run(&changes, &mut output) {
-            Ok(()) => output,
-            Err(failure) => {
-                tracing::warn!(plugin = %output.plugin, changes = changes.len(), %failure, "batch failed; retrying change by change");
-                output.changes.clear();
-                output.dropped = 0;
-                output.rejected.clear();
-                for change in changes {
-                    let single = std::slice::from_ref(&change);
-                    if let Err(failure) = self.run(single, &mut output) {
-                        let reason = format!("plugin {} {failure}", output.plugin);
-                        output.rejected.push(RejectedChange { change, reason });
-                    }
-                }
-                output
+        let Err((failure, changes)) = self.run(changes, &mut output) else {
+            return output;
+        };
+        tracing::warn!(plugin = %output.plugin, changes = changes.len(), %failure, "batch failed; retrying change by change");
+        for change in changes {
+            if let Err((failure, mut unprocessed)) = self.run(vec![change], &mut output) {
+                let reason = format!("plugin {} {failure}", output.plugin);
+                let change = unprocessed.pop().expect("the one change comes back");
+                output.rejected.push(RejectedChange { change, reason });
             }
         }
+        output
     }
 
-    /// One call over `changes`, its result appended to `output`.
-    fn run(&mut self, changes: &[Change], output: &mut TransformOutput) -> Result<(), CallFailure> {
-        let batch = columnar::encode_changes(changes);
-        let result = self.stage.call(|instance| instance.transform(&batch))?;
+    /// One call over `changes`, its result appended to `output`. On failure
+    /// the changes come back untouched, for the retry.
+    fn run(
+        &mut self,
+        changes: Vec<Change>,
+        output: &mut TransformOutput,
+    ) -> Result<(), (CallFailure, Vec<Change>)> {
+        let batch = columnar::encode_changes(&changes);
+        let result = match self.stage.call(|instance| instance.transform(&batch)) {
+            Ok(result) => result,
+            Err(failure) => return Err((failure, changes)),
+        };
         match interpret(result, changes, &output.plugin) {
             Ok(applied) => {
                 output.changes.extend(applied.changes);
@@ -100,11 +103,12 @@ impl TransformStage {
                 output.dropped += applied.dropped;
                 Ok(())
             }
-            Err(message) => {
+            Err((message, changes)) => {
                 self.stage.discard();
-                Err(CallFailure(format!(
-                    "returned a malformed result: {message}"
-                )))
+                Err((
+                    CallFailure(format!("returned a malformed result: {message}")),
+                    changes,
+                ))
             }
         }
     }
@@ -116,27 +120,68 @@ struct Applied {
     dropped: usize,
 }
 
-/// Applies a guest's `transformed` to the input changes, checking it fully first.
+/// Applies a guest's `transformed` to the input changes, checking all of it
+/// before consuming them: a malformed result gives the changes back.
 fn interpret(
     result: Transformed,
-    changes: &[Change],
+    changes: Vec<Change>,
     plugin: &PluginId,
-) -> Result<Applied, String> {
-    if result.outcomes.len() != changes.len() {
-        return Err(format!(
-            "{} outcomes for {} changes",
-            result.outcomes.len(),
-            changes.len()
-        ));
+) -> Result<Applied, (String, Vec<Change>)> {
+    let replaced = match check(result.outcomes.len(), &result, &changes) {
+        Ok(replace_rows) => columnar::decode_changes(result.replaced, |k| {
+            changes[replace_rows[k]].position.clone()
+        }),
+        Err(message) => Err(message),
+    };
+    let replaced = match replaced {
+        Ok(replaced) => replaced,
+        Err(message) => return Err((message, changes)),
+    };
+    let mut replaced = replaced.into_iter();
+    let mut routes = result.routes.into_iter();
+    let mut reasons = result.rejected.into_iter();
+    let mut applied = Applied {
+        changes: Vec::with_capacity(changes.len()),
+        rejected: Vec::new(),
+        dropped: 0,
+    };
+    for (change, outcome) in changes.into_iter().zip(result.outcomes) {
+        match outcome {
+            Outcome::Keep => applied.changes.push(change),
+            Outcome::Drop => applied.dropped += 1,
+            Outcome::Replace => {
+                let mut new = replaced.next().expect("counted by check");
+                if new.key.is_empty() {
+                    new.key = change.key;
+                }
+                if new.table.is_empty() {
+                    new.table = change.table;
+                }
+                applied.changes.push(new);
+            }
+            Outcome::Route => {
+                let mut routed = change;
+                routed.table = routes.next().expect("counted by check");
+                applied.changes.push(routed);
+            }
+            Outcome::Reject => {
+                let reason = reasons.next().expect("counted by check").reason;
+                applied.rejected.push(RejectedChange {
+                    change,
+                    reason: format!("rejected by plugin {plugin}: {reason}"),
+                });
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// Checks that a result's parts agree with its outcomes; returns the rows replaced.
+fn check(outcomes: usize, result: &Transformed, changes: &[Change]) -> Result<Vec<usize>, String> {
+    if outcomes != changes.len() {
+        return Err(format!("{outcomes} outcomes for {} changes", changes.len()));
     }
     let count = |wanted: Outcome| result.outcomes.iter().filter(|&&o| o == wanted).count();
-    let replace_rows: Vec<usize> = result
-        .outcomes
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| **o == Outcome::Replace)
-        .map(|(i, _)| i)
-        .collect();
     if result.routes.len() != count(Outcome::Route) {
         return Err(format!(
             "{} routes for {} route outcomes",
@@ -151,6 +196,16 @@ fn interpret(
             count(Outcome::Reject)
         ));
     }
+    if let Some(empty) = result.routes.iter().find(|t| t.trim().is_empty()) {
+        return Err(format!("route to an empty table name {empty:?}"));
+    }
+    let replace_rows: Vec<usize> = result
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == Outcome::Replace)
+        .map(|(i, _)| i)
+        .collect();
     if result.replaced.ops.len() != replace_rows.len() {
         return Err(format!(
             "{} replacements for {} replace outcomes",
@@ -158,47 +213,5 @@ fn interpret(
             replace_rows.len()
         ));
     }
-    if let Some(empty) = result.routes.iter().find(|t| t.trim().is_empty()) {
-        return Err(format!("route to an empty table name {empty:?}"));
-    }
-    let mut replaced = columnar::decode_changes(result.replaced, |k| {
-        changes[replace_rows[k]].position.clone()
-    })?
-    .into_iter();
-    let mut routes = result.routes.into_iter();
-    let mut reasons = result.rejected.into_iter();
-    let mut applied = Applied {
-        changes: Vec::with_capacity(changes.len()),
-        rejected: Vec::new(),
-        dropped: 0,
-    };
-    for (change, outcome) in changes.iter().zip(result.outcomes) {
-        match outcome {
-            Outcome::Keep => applied.changes.push(change.clone()),
-            Outcome::Drop => applied.dropped += 1,
-            Outcome::Replace => {
-                let mut new = replaced.next().expect("counted above");
-                if new.key.is_empty() {
-                    new.key = change.key.clone();
-                }
-                if new.table.is_empty() {
-                    new.table = change.table.clone();
-                }
-                applied.changes.push(new);
-            }
-            Outcome::Route => {
-                let mut routed = change.clone();
-                routed.table = routes.next().expect("counted above");
-                applied.changes.push(routed);
-            }
-            Outcome::Reject => {
-                let reason = reasons.next().expect("counted above").reason;
-                applied.rejected.push(RejectedChange {
-                    change: change.clone(),
-                    reason: format!("rejected by plugin {plugin}: {reason}"),
-                });
-            }
-        }
-    }
-    Ok(applied)
+    Ok(replace_rows)
 }
