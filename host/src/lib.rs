@@ -7,5 +7,6 @@
 //! transforms).
 
 pub mod change;
+pub mod config;
 pub mod plugin;
 pub mod source;
