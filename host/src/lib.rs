@@ -8,5 +8,6 @@
 
 pub mod change;
 pub mod config;
+pub mod dlq;
 pub mod plugin;
 pub mod source;
