@@ -7,5 +7,7 @@
 //! transforms).
 
 pub mod change;
+pub mod commit;
 pub mod plugin;
 pub mod source;
+pub mod table;
