@@ -7,7 +7,9 @@
 //! transforms).
 
 pub mod change;
+pub mod commit;
 pub mod config;
 pub mod dlq;
 pub mod plugin;
 pub mod source;
+pub mod table;

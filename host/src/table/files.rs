@@ -1,0 +1,170 @@
+//! Writing data files and position delete files: Parquet with zstd, with
+//! the column statistics (sizes, value and null counts, lower and upper
+//! bounds) the iceberg crate's Parquet writer collects.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::SchemaRef as ArrowSchemaRef;
+use iceberg::arrow::schema_to_arrow_schema;
+use iceberg::io::FileIO;
+use iceberg::spec::{
+    DataContentType, DataFile, NestedField, PartitionSpec, PrimitiveType, Schema, SchemaRef,
+    Struct, Type,
+};
+use iceberg::writer::file_writer::{FileWriter, FileWriterBuilder, ParquetWriterBuilder};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+/// Field id of `file_path` in position delete files (reserved by the spec).
+pub const DELETE_FILE_PATH_ID: i32 = 2147483546;
+/// Field id of `pos` in position delete files (reserved by the spec).
+pub const DELETE_POS_ID: i32 = 2147483545;
+
+/// The schema of position delete files.
+pub static POSITION_DELETE_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(
+        Schema::builder()
+            .with_fields(vec![
+                Arc::new(NestedField::required(
+                    DELETE_FILE_PATH_ID,
+                    "file_path",
+                    Type::Primitive(PrimitiveType::String),
+                )),
+                Arc::new(NestedField::required(
+                    DELETE_POS_ID,
+                    "pos",
+                    Type::Primitive(PrimitiveType::Long),
+                )),
+            ])
+            .build()
+            .expect("the position delete schema is valid"),
+    )
+});
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_created_by("floe".to_string())
+        .build()
+}
+
+/// Writes one batch as a Parquet file at `path` and describes it.
+async fn write_parquet(
+    file_io: &FileIO,
+    path: &str,
+    schema: SchemaRef,
+    batch: &RecordBatch,
+) -> Result<iceberg::spec::DataFileBuilder, iceberg::Error> {
+    let output = file_io.new_output(path)?;
+    let mut writer = ParquetWriterBuilder::new(writer_properties(), schema)
+        .build(output)
+        .await?;
+    writer.write(batch).await?;
+    let mut builders = writer.close().await?;
+    builders.pop().ok_or_else(|| {
+        iceberg::Error::new(
+            iceberg::ErrorKind::Unexpected,
+            format!("no data file written at {path}"),
+        )
+    })
+}
+
+fn built(
+    builder: &mut iceberg::spec::DataFileBuilder,
+    path: &str,
+) -> Result<DataFile, iceberg::Error> {
+    builder.build().map_err(|e| {
+        iceberg::Error::new(
+            iceberg::ErrorKind::Unexpected,
+            format!("describing {path}: {e}"),
+        )
+    })
+}
+
+/// Writes a data file of `batch` (in the table schema `schema`) in partition
+/// `partition` of spec `spec_id`.
+pub async fn write_data_file(
+    file_io: &FileIO,
+    path: &str,
+    schema: SchemaRef,
+    batch: &RecordBatch,
+    spec_id: i32,
+    partition: Struct,
+) -> Result<DataFile, iceberg::Error> {
+    let mut builder = write_parquet(file_io, path, schema, batch).await?;
+    builder
+        .content(DataContentType::Data)
+        .partition(partition)
+        .partition_spec_id(spec_id);
+    built(&mut builder, path)
+}
+
+/// Writes a position delete file of `deletes` ((data file, position) pairs,
+/// sorted here by file then position as the spec asks) for data files of
+/// partition `partition` of spec `spec_id`.
+pub async fn write_position_delete_file(
+    file_io: &FileIO,
+    path: &str,
+    deletes: &mut [(Arc<str>, u32)],
+    spec_id: i32,
+    partition: Struct,
+) -> Result<DataFile, iceberg::Error> {
+    deletes.sort_unstable();
+    let paths = StringArray::from_iter_values(deletes.iter().map(|(p, _)| &**p));
+    let positions = Int64Array::from_iter_values(deletes.iter().map(|(_, pos)| i64::from(*pos)));
+    let arrow: ArrowSchemaRef = Arc::new(schema_to_arrow_schema(&POSITION_DELETE_SCHEMA)?);
+    let columns: Vec<ArrayRef> = vec![Arc::new(paths), Arc::new(positions)];
+    let batch = RecordBatch::try_new(arrow, columns).map_err(|e| {
+        iceberg::Error::new(iceberg::ErrorKind::Unexpected, "building deletes").with_source(e)
+    })?;
+    let mut builder = write_parquet(file_io, path, POSITION_DELETE_SCHEMA.clone(), &batch).await?;
+    let single = deletes
+        .first()
+        .filter(|(first, _)| deletes.iter().all(|(p, _)| p == first))
+        .map(|(p, _)| p.to_string());
+    builder
+        .content(DataContentType::PositionDeletes)
+        .partition(partition)
+        .partition_spec_id(spec_id)
+        .referenced_data_file(single);
+    built(&mut builder, path)
+}
+
+/// The directory of a partition under `<table>/data`: `field=value/…`, with
+/// characters outside `[A-Za-z0-9._-]` percent-encoded in values.
+pub fn partition_dir(spec: &PartitionSpec, schema: &SchemaRef, partition: &Struct) -> String {
+    if spec.is_unpartitioned() {
+        return String::new();
+    }
+    spec.partition_to_path(partition, schema.clone())
+        .split('/')
+        .map(|segment| match segment.split_once('=') {
+            Some((name, value)) => format!("{}={}/", escape(name), escape(value)),
+            None => format!("{}/", escape(segment)),
+        })
+        .collect()
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_partition_values() {
+        assert_eq!(escape("a b/c"), "a%20b%2Fc");
+        assert_eq!(escape("2024-01-01"), "2024-01-01");
+    }
+}

@@ -1,0 +1,393 @@
+//! Iceberg schemas from change images: the type mapping, the schema of a new
+//! table, and schema evolution.
+//!
+//! Evolution adds new columns as optional and widens int → long,
+//! float → double and decimal(P,S) → decimal(P',S) with P' > P. A value of
+//! a narrower type than its column (an int into a long column) is widened
+//! when written. Anything else is a [`SchemaMismatch`] for that change.
+
+use std::sync::Arc;
+
+use iceberg::spec::{NestedField, NestedFieldRef, PrimitiveType, Schema, Type};
+
+use crate::change::{ColumnType, Image, Value};
+
+/// The Iceberg primitive type of a change's column type.
+pub fn iceberg_type(ty: ColumnType) -> PrimitiveType {
+    match ty {
+        ColumnType::Boolean => PrimitiveType::Boolean,
+        ColumnType::Int => PrimitiveType::Int,
+        ColumnType::Long => PrimitiveType::Long,
+        ColumnType::Float => PrimitiveType::Float,
+        ColumnType::Double => PrimitiveType::Double,
+        ColumnType::Decimal { precision, scale } => PrimitiveType::Decimal {
+            precision: precision.into(),
+            scale: scale.into(),
+        },
+        ColumnType::Date => PrimitiveType::Date,
+        ColumnType::Time => PrimitiveType::Time,
+        ColumnType::Timestamp => PrimitiveType::Timestamp,
+        ColumnType::Timestamptz => PrimitiveType::Timestamptz,
+        ColumnType::String => PrimitiveType::String,
+        ColumnType::Uuid => PrimitiveType::Uuid,
+        ColumnType::Binary => PrimitiveType::Binary,
+    }
+}
+
+/// The change column type of an Iceberg type; `None` for types floe does not
+/// write (nested, fixed, nanosecond timestamps).
+pub fn column_type(ty: &Type) -> Option<ColumnType> {
+    let Type::Primitive(p) = ty else { return None };
+    Some(match p {
+        PrimitiveType::Boolean => ColumnType::Boolean,
+        PrimitiveType::Int => ColumnType::Int,
+        PrimitiveType::Long => ColumnType::Long,
+        PrimitiveType::Float => ColumnType::Float,
+        PrimitiveType::Double => ColumnType::Double,
+        PrimitiveType::Decimal { precision, scale } => ColumnType::Decimal {
+            precision: u8::try_from(*precision).ok()?,
+            scale: u8::try_from(*scale).ok()?,
+        },
+        PrimitiveType::Date => ColumnType::Date,
+        PrimitiveType::Time => ColumnType::Time,
+        PrimitiveType::Timestamp => ColumnType::Timestamp,
+        PrimitiveType::Timestamptz => ColumnType::Timestamptz,
+        PrimitiveType::String => ColumnType::String,
+        PrimitiveType::Uuid => ColumnType::Uuid,
+        PrimitiveType::Binary => ColumnType::Binary,
+        _ => return None,
+    })
+}
+
+/// Why a change's image does not fit the table's schema.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SchemaMismatch {
+    /// A column's type cannot be written into the table's column.
+    #[error("column `{column}` is {found} but the table has {table} (not a widening floe applies)")]
+    Type {
+        /// The column.
+        column: String,
+        /// The table's type.
+        table: String,
+        /// The change's type.
+        found: ColumnType,
+    },
+    /// A value does not have its field's declared type.
+    #[error("column `{column}`: value {value:?} is not a {ty}")]
+    Value {
+        /// The column.
+        column: String,
+        /// The declared type.
+        ty: ColumnType,
+        /// The value.
+        value: Value,
+    },
+    /// A required column is missing or NULL.
+    #[error("column `{0}` is required but missing or NULL")]
+    Required(String),
+    /// The change has a column the table lacks and evolution is off.
+    #[error("column `{0}` is not in the table (schema evolution is off)")]
+    Unknown(String),
+    /// A key column cannot be an identifier field.
+    #[error("key column `{column}` has type {ty}, which cannot be an identifier field")]
+    KeyType {
+        /// The column.
+        column: String,
+        /// Its type.
+        ty: ColumnType,
+    },
+    /// The image lacks a key column.
+    #[error("key column `{0}` is missing or NULL")]
+    MissingKey(String),
+}
+
+/// Whether `found` values can be written into a `table` column without a schema change.
+fn fits_as_is(table: ColumnType, found: ColumnType) -> bool {
+    use ColumnType as T;
+    table == found
+        || matches!((table, found), (T::Long, T::Int) | (T::Double, T::Float))
+        || matches!((table, found), (T::Decimal { precision: p, scale: s }, T::Decimal { precision: q, scale: t }) if s == t && q <= p)
+}
+
+/// The type the table column must widen to so `found` fits, if allowed.
+fn widened(table: ColumnType, found: ColumnType) -> Option<ColumnType> {
+    use ColumnType as T;
+    match (table, found) {
+        (T::Int, T::Long) => Some(T::Long),
+        (T::Float, T::Double) => Some(T::Double),
+        (
+            T::Decimal {
+                precision: p,
+                scale: s,
+            },
+            T::Decimal {
+                precision: q,
+                scale: t,
+            },
+        ) if s == t && q > p => Some(found),
+        _ => None,
+    }
+}
+
+/// The schema of a new table from its first change's image: columns in image
+/// order with ids from 1, key columns required and identifier fields, the
+/// others optional.
+pub fn new_table_schema(image: &Image, key: &[String]) -> Result<Schema, SchemaMismatch> {
+    let mut fields: Vec<NestedFieldRef> = Vec::with_capacity(image.len());
+    for column in key {
+        let field = image
+            .field(column)
+            .ok_or_else(|| SchemaMismatch::MissingKey(column.clone()))?;
+        if matches!(field.ty, ColumnType::Float | ColumnType::Double) {
+            return Err(SchemaMismatch::KeyType {
+                column: column.clone(),
+                ty: field.ty,
+            });
+        }
+    }
+    for (i, field) in image.fields().iter().enumerate() {
+        let id = i as i32 + 1;
+        let ty = Type::Primitive(iceberg_type(field.ty));
+        let nested = if key.contains(&field.name) {
+            NestedField::required(id, &field.name, ty)
+        } else {
+            NestedField::optional(id, &field.name, ty)
+        };
+        fields.push(Arc::new(nested));
+    }
+    // Identifier ids in key order.
+    let ids: Vec<i32> = key
+        .iter()
+        .filter_map(|k| image.fields().iter().position(|f| &f.name == k))
+        .map(|i| i as i32 + 1)
+        .collect();
+    Schema::builder()
+        .with_fields(fields)
+        .with_identifier_field_ids(ids)
+        .build()
+        .map_err(|e| SchemaMismatch::Unknown(e.to_string()))
+}
+
+/// The schema a table's writer validates changes against, evolving as
+/// changes need.
+#[derive(Debug, Clone)]
+pub struct SchemaState {
+    schema: Arc<Schema>,
+    last_column_id: i32,
+    evolved: bool,
+}
+
+impl SchemaState {
+    /// The state of a table's current schema; `last_column_id` is the
+    /// table's (new columns get ids above it).
+    pub fn new(schema: Arc<Schema>, last_column_id: i32) -> Self {
+        let last_column_id = last_column_id.max(schema.highest_field_id());
+        SchemaState {
+            schema,
+            last_column_id,
+            evolved: false,
+        }
+    }
+
+    /// The schema as evolved so far.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// Whether the schema changed since [`SchemaState::new`].
+    pub fn evolved(&self) -> bool {
+        self.evolved
+    }
+
+    /// Checks `image` against the schema, evolving it when `evolve` allows:
+    /// new columns, widenings. Values must have their field's type; required
+    /// columns must be present and non-NULL unless `partial` (a delete's image
+    /// needs only the key).
+    pub fn admit(
+        &mut self,
+        image: &Image,
+        evolve: bool,
+        partial: bool,
+    ) -> Result<(), SchemaMismatch> {
+        let mut new_fields: Vec<NestedFieldRef> = Vec::new();
+        let mut changed: Vec<(i32, ColumnType)> = Vec::new();
+        for field in image.fields() {
+            if let Some(value) = &field.value
+                && !value.fits(field.ty)
+            {
+                return Err(SchemaMismatch::Value {
+                    column: field.name.clone(),
+                    ty: field.ty,
+                    value: value.clone(),
+                });
+            }
+            match self.schema.field_by_name(&field.name) {
+                Some(existing) => {
+                    let Some(table_ty) = column_type(&existing.field_type) else {
+                        return Err(SchemaMismatch::Type {
+                            column: field.name.clone(),
+                            table: existing.field_type.to_string(),
+                            found: field.ty,
+                        });
+                    };
+                    if fits_as_is(table_ty, field.ty) {
+                        continue;
+                    }
+                    match widened(table_ty, field.ty) {
+                        Some(wide) if evolve => changed.push((existing.id, wide)),
+                        _ => {
+                            return Err(SchemaMismatch::Type {
+                                column: field.name.clone(),
+                                table: table_ty.to_string(),
+                                found: field.ty,
+                            });
+                        }
+                    }
+                }
+                None if evolve => {
+                    let id = self.last_column_id + new_fields.len() as i32 + 1;
+                    new_fields.push(Arc::new(NestedField::optional(
+                        id,
+                        &field.name,
+                        Type::Primitive(iceberg_type(field.ty)),
+                    )));
+                }
+                None => return Err(SchemaMismatch::Unknown(field.name.clone())),
+            }
+        }
+        if !partial {
+            for field in self.schema.as_struct().fields() {
+                if field.required && image.get(&field.name).is_none() {
+                    return Err(SchemaMismatch::Required(field.name.clone()));
+                }
+            }
+        }
+        if new_fields.is_empty() && changed.is_empty() {
+            return Ok(());
+        }
+        let fields: Vec<NestedFieldRef> = self
+            .schema
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| match changed.iter().find(|(id, _)| *id == f.id) {
+                Some((_, ty)) => {
+                    let mut f = (**f).clone();
+                    f.field_type = Box::new(Type::Primitive(iceberg_type(*ty)));
+                    Arc::new(f)
+                }
+                None => f.clone(),
+            })
+            .chain(new_fields.iter().cloned())
+            .collect();
+        let schema = Schema::builder()
+            .with_schema_id(self.schema.schema_id())
+            .with_fields(fields)
+            .with_identifier_field_ids(self.schema.identifier_field_ids())
+            .build()
+            .map_err(|e| SchemaMismatch::Unknown(e.to_string()))?;
+        self.last_column_id += new_fields.len() as i32;
+        self.schema = Arc::new(schema);
+        self.evolved = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::Field;
+
+    fn image(fields: &[(&str, ColumnType, Option<Value>)]) -> Image {
+        fields
+            .iter()
+            .map(|(n, t, v)| Field {
+                name: n.to_string(),
+                ty: *t,
+                value: v.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn new_schema_marks_key_required() {
+        let img = image(&[
+            ("id", ColumnType::Long, Some(Value::Long(1))),
+            ("name", ColumnType::String, None),
+        ]);
+        let schema = new_table_schema(&img, &["id".into()]).unwrap();
+        assert!(schema.field_by_name("id").unwrap().required);
+        assert!(!schema.field_by_name("name").unwrap().required);
+        assert_eq!(schema.identifier_field_ids().collect::<Vec<_>>(), vec![1]);
+        let bad = image(&[("f", ColumnType::Double, Some(Value::Double(1.0)))]);
+        assert!(new_table_schema(&bad, &["f".into()]).is_err());
+        assert!(new_table_schema(&img, &["nope".into()]).is_err());
+    }
+
+    #[test]
+    fn evolution_adds_and_widens() {
+        let img = image(&[
+            ("id", ColumnType::Long, Some(Value::Long(1))),
+            ("n", ColumnType::Int, Some(Value::Int(1))),
+            (
+                "d",
+                ColumnType::Decimal {
+                    precision: 5,
+                    scale: 2,
+                },
+                None,
+            ),
+        ]);
+        let schema = new_table_schema(&img, &["id".into()]).unwrap();
+        let mut state = SchemaState::new(Arc::new(schema), 3);
+        state.admit(&img, false, false).unwrap();
+        assert!(!state.evolved());
+        let wider = image(&[
+            ("id", ColumnType::Long, Some(Value::Long(1))),
+            ("n", ColumnType::Long, Some(Value::Long(1))),
+            (
+                "d",
+                ColumnType::Decimal {
+                    precision: 9,
+                    scale: 2,
+                },
+                None,
+            ),
+            ("extra", ColumnType::String, None),
+        ]);
+        assert!(state.admit(&wider, false, false).is_err());
+        state.admit(&wider, true, false).unwrap();
+        let s = state.schema();
+        assert_eq!(
+            *s.field_by_name("n").unwrap().field_type,
+            Type::Primitive(PrimitiveType::Long)
+        );
+        assert_eq!(s.field_by_name("extra").unwrap().id, 4);
+        assert!(!s.field_by_name("extra").unwrap().required);
+        // Narrower values fit without change; other changes are mismatches.
+        state.admit(&img, true, false).unwrap();
+        let other = image(&[("id", ColumnType::String, Some(Value::String("x".into())))]);
+        assert!(matches!(
+            state.admit(&other, true, false),
+            Err(SchemaMismatch::Type { .. })
+        ));
+        let scale = image(&[
+            ("id", ColumnType::Long, Some(Value::Long(1))),
+            (
+                "d",
+                ColumnType::Decimal {
+                    precision: 12,
+                    scale: 3,
+                },
+                None,
+            ),
+        ]);
+        assert!(state.admit(&scale, true, false).is_err());
+        let missing = image(&[("n", ColumnType::Long, Some(Value::Long(1)))]);
+        assert!(matches!(
+            state.admit(&missing, true, false),
+            Err(SchemaMismatch::Required(_))
+        ));
+        state.admit(&missing, true, true).unwrap();
+    }
+}

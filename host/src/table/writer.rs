@@ -1,0 +1,731 @@
+//! The table writer: buffers a commit window of changes collapsed per key,
+//! and commits them as one row-delta snapshot.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use iceberg::spec::{SchemaRef, Struct};
+use tracing::{debug, info, warn};
+use uuid::Uuid;
+
+use super::columns::record_batch;
+use super::error::{ChangeError, Rejected, TableError};
+use super::files::{partition_dir, write_data_file, write_position_delete_file};
+use super::index::{IndexedFile, KeyIndex, RowLocation};
+use super::key::{IndexKey, KeyHashBuilder, encode_value, index_key};
+use super::partition::{Partitioner, partition_spec};
+use super::rebuild::{RebuildStats, key_field_ids, rebuild_index};
+use super::schema::{SchemaState, new_table_schema};
+use crate::change::{Change, Image, Op};
+use crate::commit::catalog::table_name;
+use crate::commit::offsets::table_offsets;
+use crate::commit::{CatalogError, LoadedTable, Offsets, RowDelta, SqlCatalog, commit_row_delta};
+
+pub use crate::commit::catalog::TableIdent;
+
+/// How a table is written.
+#[derive(Debug, Clone)]
+pub struct TableOptions {
+    /// The pipeline id, written as `floe.pipeline`; offsets are per pipeline.
+    pub pipeline: String,
+    /// Create the table (and its namespace) from the first change's schema
+    /// when it does not exist.
+    pub create: bool,
+    /// Evolve the schema: add new columns (optional), widen int → long,
+    /// float → double, decimal precision.
+    pub evolve: bool,
+    /// Partition fields of a created table (see [`super::partition`]).
+    pub partition: Vec<String>,
+    /// Key columns when the table has no identifier fields and changes name none.
+    pub key: Vec<String>,
+    /// Table properties of a created table.
+    pub properties: HashMap<String, String>,
+    /// Commit attempts before giving up on compare-and-swap conflicts.
+    pub max_attempts: usize,
+}
+
+impl TableOptions {
+    /// Options for `pipeline`: no creation, evolution on, five attempts.
+    pub fn new(pipeline: impl Into<String>) -> Self {
+        TableOptions {
+            pipeline: pipeline.into(),
+            create: false,
+            evolve: true,
+            partition: Vec::new(),
+            key: Vec::new(),
+            properties: HashMap::new(),
+            max_attempts: 5,
+        }
+    }
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommitReport {
+    /// The snapshot committed; `None` when the batch was dropped.
+    pub snapshot_id: Option<i64>,
+    /// The batch was dropped: the table's offsets had moved past it (another
+    /// instance applied those records).
+    pub dropped: bool,
+    /// Keys that became rows and had none.
+    pub inserted: u64,
+    /// Keys whose row was replaced.
+    pub updated: u64,
+    /// Keys whose row was deleted.
+    pub deleted: u64,
+    /// Deletes of keys the table did not have (no-ops).
+    pub missing_deletes: u64,
+    /// Older duplicate rows of a key deleted.
+    pub duplicates_removed: u64,
+    /// The table was truncated first.
+    pub truncated: bool,
+    /// Data files written.
+    pub data_files: usize,
+    /// Position delete files written.
+    pub delete_files: usize,
+    /// Rows written to data files.
+    pub rows_written: u64,
+    /// Position deletes written.
+    pub deletes_written: u64,
+    /// Compare-and-swap conflicts recovered from.
+    pub conflicts: usize,
+    /// The table's offsets after the commit.
+    pub offsets: Offsets,
+}
+
+/// The buffered commit window.
+#[derive(Debug, Default)]
+struct Pending {
+    /// Key → final state: a row, or `None` for deleted.
+    rows: HashMap<IndexKey, Option<Image>, KeyHashBuilder>,
+    /// A truncate was applied: everything committed before is gone.
+    truncated: bool,
+    /// First offset applied per partition.
+    first: Offsets,
+    /// Next offset per partition (last applied + 1).
+    next: Offsets,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty() && !self.truncated
+    }
+}
+
+/// Writes one Iceberg table.
+///
+/// ```text
+/// let mut writer = TableWriter::open(catalog, ident, options).await?;
+/// let skip_below = writer.offsets();            // from the table's snapshot
+/// let rejected = writer.apply(changes);         // per-change errors → DLQ
+/// let report = writer.commit(&consumed, &plugins).await?;
+/// ```
+pub struct TableWriter {
+    catalog: SqlCatalog,
+    ident: TableIdent,
+    name: String,
+    options: TableOptions,
+    table: Option<LoadedTable>,
+    schema: Option<SchemaState>,
+    key_names: Vec<String>,
+    index: Option<KeyIndex>,
+    duplicates: Vec<RowLocation>,
+    offsets: Offsets,
+    pending: Pending,
+    rebuild: RebuildStats,
+    skipped: u64,
+    buf: Vec<u8>,
+}
+
+impl TableWriter {
+    /// Loads the table (when it exists), builds its key index and reads its
+    /// offsets for `options.pipeline`. A missing table is an error unless
+    /// `options.create`: it is then created at the first commit.
+    pub async fn open(
+        catalog: SqlCatalog,
+        ident: TableIdent,
+        options: TableOptions,
+    ) -> Result<TableWriter, TableError> {
+        let name = table_name(&ident);
+        let table = match catalog.load_table(&ident).await {
+            Ok(table) => Some(table),
+            Err(CatalogError::NoSuchTable { .. }) if options.create => None,
+            Err(err) => return Err(err.into()),
+        };
+        let mut writer = TableWriter {
+            catalog,
+            ident,
+            name,
+            options,
+            table: None,
+            schema: None,
+            key_names: Vec::new(),
+            index: None,
+            duplicates: Vec::new(),
+            offsets: Offsets::new(),
+            pending: Pending::default(),
+            rebuild: RebuildStats::default(),
+            skipped: 0,
+            buf: Vec::with_capacity(64),
+        };
+        if let Some(table) = table {
+            writer.adopt(table).await?;
+        } else {
+            writer.index = Some(KeyIndex::new());
+            info!(table = %writer.name, "table does not exist yet; created at the first commit");
+        }
+        Ok(writer)
+    }
+
+    /// Takes `table` as the base: schema, key, offsets and (when the key is
+    /// known) the index rebuilt from its current snapshot.
+    async fn adopt(&mut self, table: LoadedTable) -> Result<(), TableError> {
+        let metadata = &table.metadata;
+        self.schema = Some(SchemaState::new(
+            metadata.current_schema().clone(),
+            metadata.last_column_id(),
+        ));
+        self.offsets = table_offsets(metadata, &self.options.pipeline);
+        let names = if self.key_names.is_empty() {
+            self.options.key.clone()
+        } else {
+            self.key_names.clone()
+        };
+        self.index = None;
+        self.duplicates.clear();
+        if let Some(ids) = key_field_ids(metadata.current_schema(), &names) {
+            self.key_names = ids
+                .iter()
+                .filter_map(|id| metadata.current_schema().name_by_field_id(*id))
+                .map(str::to_string)
+                .collect();
+            let rebuilt = rebuild_index(self.catalog.file_io(), metadata, &ids, &self.name).await?;
+            self.index = Some(rebuilt.index);
+            self.duplicates = rebuilt.duplicates;
+            self.rebuild = rebuilt.stats;
+        }
+        self.table = Some(table);
+        Ok(())
+    }
+
+    /// The table's name, `namespace.name`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The next offset per source partition the table has committed for this
+    /// pipeline: records below it are in the table already (and [`apply`]
+    /// skips them).
+    ///
+    /// [`apply`]: TableWriter::apply
+    pub fn offsets(&self) -> &Offsets {
+        &self.offsets
+    }
+
+    /// The table as last loaded or committed (`None` before it is created).
+    pub fn table(&self) -> Option<&LoadedTable> {
+        self.table.as_ref()
+    }
+
+    /// The key columns, in index order (empty while unknown).
+    pub fn key_columns(&self) -> &[String] {
+        &self.key_names
+    }
+
+    /// Live keys in the index.
+    pub fn index_len(&self) -> usize {
+        self.index.as_ref().map_or(0, KeyIndex::len)
+    }
+
+    /// Approximate memory of the index, in bytes.
+    pub fn index_memory_bytes(&self) -> usize {
+        self.index.as_ref().map_or(0, KeyIndex::memory_bytes)
+    }
+
+    /// What the last index rebuild read.
+    pub fn rebuild_stats(&self) -> &RebuildStats {
+        &self.rebuild
+    }
+
+    /// Changes skipped because the table already had their offsets.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// Keys buffered for the next commit.
+    pub fn pending_keys(&self) -> usize {
+        self.pending.rows.len()
+    }
+
+    /// Buffers changes (in offset order), collapsing them per key: the last
+    /// state wins. Returns the changes that cannot be applied, with why; the
+    /// others are applied (a change below the table's offset is skipped).
+    pub fn apply(&mut self, changes: Vec<Change>) -> Vec<Rejected> {
+        let mut rejected = Vec::new();
+        for change in changes {
+            let position = change.position.clone();
+            if self
+                .offsets
+                .get(&position.topic, position.partition)
+                .is_some_and(|next| position.offset < next)
+            {
+                self.skipped += 1;
+                continue;
+            }
+            if let Err(error) = self.apply_one(&change) {
+                rejected.push(Rejected { change, error });
+            }
+            let pending = &mut self.pending;
+            if pending
+                .first
+                .get(&position.topic, position.partition)
+                .is_none()
+            {
+                pending
+                    .first
+                    .set(&position.topic, position.partition, position.offset);
+            }
+            pending
+                .next
+                .advance(&position.topic, position.partition, position.offset + 1);
+        }
+        rejected
+    }
+
+    fn apply_one(&mut self, change: &Change) -> Result<(), ChangeError> {
+        if change.op == Op::Truncate {
+            self.pending.rows.clear();
+            self.pending.truncated = true;
+            return Ok(());
+        }
+        let is_delete = change.op == Op::Delete;
+        let image = if is_delete {
+            change.before.as_ref()
+        } else {
+            change.after.as_ref()
+        }
+        .ok_or(ChangeError::NoImage(change.op))?;
+        if self.key_names.is_empty() {
+            let key = if change.key.is_empty() {
+                &self.options.key
+            } else {
+                &change.key
+            };
+            if key.is_empty() {
+                return Err(ChangeError::NoKey);
+            }
+            let mut key = key.clone();
+            if let Some(state) = &self.schema {
+                // An existing table without identifier fields: key in id order.
+                let schema = state.schema();
+                key.sort_by_key(|n| schema.field_id_by_name(n).unwrap_or(i32::MAX));
+            }
+            self.key_names = key;
+        }
+        if self.schema.is_none() {
+            if is_delete {
+                // Nothing to delete in a table that does not exist.
+                return Ok(());
+            }
+            if !self.options.create {
+                return Err(ChangeError::NoTable);
+            }
+            // Key columns first in the new table's id order.
+            let mut key = self.key_names.clone();
+            key.sort_by_key(|n| image.fields().iter().position(|f| &f.name == n));
+            let schema = new_table_schema(image, &key)?;
+            let last = schema.highest_field_id();
+            self.key_names = key;
+            self.schema = Some(SchemaState::new(Arc::new(schema), last));
+        }
+        let state = self.schema.as_mut().expect("schema set above");
+        state.admit(image, self.options.evolve, is_delete)?;
+        let key = key_of(&self.key_names, image, &mut self.buf)?;
+        if change.op == Op::Update
+            && let Some(before) = &change.before
+            && let Ok(old) = key_of(&self.key_names, before, &mut self.buf)
+            && old != key
+        {
+            // A primary-key change as one update: delete the old key.
+            self.pending.rows.insert(old, None);
+        }
+        let row = if is_delete { None } else { Some(image.clone()) };
+        self.pending.rows.insert(key, row);
+        Ok(())
+    }
+
+    /// Commits the buffered window with the next offsets `consumed` (per
+    /// source partition feeding this table, including records that produced
+    /// no change) and the plugin versions. Returns `None` when there was
+    /// nothing to commit.
+    ///
+    /// On a lost compare-and-swap the table is reloaded: if its offsets moved
+    /// past this window's first offsets, the window is dropped (reported);
+    /// else the index is rebuilt and the commit retried.
+    pub async fn commit(
+        &mut self,
+        consumed: &Offsets,
+        plugins: &BTreeMap<String, String>,
+    ) -> Result<Option<CommitReport>, TableError> {
+        let offsets = self.pending.next.advanced_by(consumed);
+        let advances = offsets
+            .iter()
+            .any(|(t, p, o)| self.offsets.get(t, p).is_none_or(|cur| o > cur));
+        if self.pending.is_empty() && !advances {
+            return Ok(None);
+        }
+        if self.table.is_none() && self.pending.rows.values().all(Option::is_none) && !advances {
+            self.pending = Pending::default();
+            return Ok(None);
+        }
+        let mut conflicts = 0;
+        loop {
+            if self.table.is_none() {
+                if self.schema.is_none() {
+                    // Only deletes or offsets for a table never created: nothing to write.
+                    self.offsets = self.offsets.advanced_by(&offsets);
+                    self.pending = Pending::default();
+                    return Ok(None);
+                }
+                match self.create().await {
+                    Ok(table) => {
+                        self.table = Some(table);
+                        self.index.get_or_insert_with(KeyIndex::new);
+                    }
+                    Err(TableError::Catalog(CatalogError::TableAlreadyExists { .. })) => {
+                        conflicts += 1;
+                        self.reload().await?;
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            if self.index.is_none() {
+                let table = self.table.clone().expect("table loaded");
+                self.adopt(table).await?;
+                if self.index.is_none() {
+                    return Err(TableError::NoKey {
+                        table: self.name.clone(),
+                    });
+                }
+            }
+            let (delta, plan) = self.plan(&offsets, plugins).await?;
+            let base = self.table.clone().expect("table loaded");
+            match commit_row_delta(&self.catalog, &base, delta).await {
+                Ok(table) => {
+                    let report = self.finish(table, plan, offsets, conflicts);
+                    return Ok(Some(report));
+                }
+                Err(err) if err.is_conflict() => {
+                    conflicts += 1;
+                    for path in &plan.files {
+                        let _ = self.catalog.file_io().delete(path).await;
+                    }
+                    warn!(table = %self.name, attempt = conflicts, "commit conflict; reloading");
+                    self.reload().await?;
+                    let theirs = self.offsets.clone();
+                    if theirs.any_ahead_of(&self.pending.first) {
+                        warn!(table = %self.name, "table offsets moved past this batch (another instance applied it); dropping the batch");
+                        self.pending = Pending::default();
+                        return Ok(Some(CommitReport {
+                            dropped: true,
+                            conflicts,
+                            offsets: theirs,
+                            ..CommitReport::default()
+                        }));
+                    }
+                    if conflicts >= self.options.max_attempts {
+                        return Err(TableError::TooManyConflicts {
+                            table: self.name.clone(),
+                            attempts: conflicts,
+                        });
+                    }
+                }
+                Err(err) => {
+                    for path in &plan.files {
+                        let _ = self.catalog.file_io().delete(path).await;
+                    }
+                    return Err(err.into());
+                }
+            }
+        }
+    }
+
+    /// Reloads the table after a conflict and re-admits the buffered rows to
+    /// its (possibly changed) schema.
+    async fn reload(&mut self) -> Result<(), TableError> {
+        let table = self.catalog.load_table(&self.ident).await?;
+        self.adopt(table).await?;
+        let state = self.schema.as_mut().expect("adopt sets the schema");
+        for row in self.pending.rows.values().flatten() {
+            state
+                .admit(row, self.options.evolve, false)
+                .map_err(|source| TableError::Schema {
+                    table: self.name.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn create(&mut self) -> Result<LoadedTable, TableError> {
+        let state = self.schema.as_ref().expect("schema known");
+        let schema = state.schema().as_ref().clone();
+        let spec = partition_spec(&self.options.partition, &schema).map_err(|source| {
+            TableError::Partition {
+                table: self.name.clone(),
+                source,
+            }
+        })?;
+        self.catalog
+            .ensure_namespace(self.ident.namespace())
+            .await?;
+        let table = self
+            .catalog
+            .create_table(&self.ident, schema, spec, self.options.properties.clone())
+            .await?;
+        // Ids may have been reassigned: take the table's schema.
+        self.schema = Some(SchemaState::new(
+            table.metadata.current_schema().clone(),
+            table.metadata.last_column_id(),
+        ));
+        Ok(table)
+    }
+
+    /// Writes the window's files and describes the commit.
+    async fn plan(
+        &mut self,
+        offsets: &Offsets,
+        plugins: &BTreeMap<String, String>,
+    ) -> Result<(RowDelta, Plan), TableError> {
+        let table = self.table.as_ref().expect("table loaded");
+        let metadata = table.metadata.clone();
+        let file_io = self.catalog.file_io().clone();
+        let state = self.schema.as_ref().expect("schema known");
+        let schema: SchemaRef = state.schema().clone();
+        let evolved = state.evolved();
+        let spec = metadata.default_partition_spec().clone();
+        let spec_id = spec.spec_id();
+        let partitioner = Partitioner::new(&spec, &schema).map_err(|source| TableError::Write {
+            table: self.name.clone(),
+            path: metadata.location().to_string(),
+            source,
+        })?;
+        let index = self.index.as_ref().expect("index built");
+        let truncated = self.pending.truncated;
+
+        let mut plan = Plan {
+            truncated,
+            ..Plan::default()
+        };
+        // (spec id, partition) → deleted (file, pos); partition → rows.
+        let mut deletes: HashMap<(i32, Struct), Vec<(Arc<str>, u32)>> = HashMap::new();
+        let mut rows: HashMap<Struct, Vec<(IndexKey, &Image)>> = HashMap::new();
+        let mut delete_row = |index: &KeyIndex, at: RowLocation| {
+            let file = index.file(at.file);
+            deletes
+                .entry((file.spec_id, file.partition.clone()))
+                .or_default()
+                .push((file.path.clone(), at.pos));
+        };
+        if !truncated {
+            for at in &self.duplicates {
+                delete_row(index, *at);
+                plan.report.duplicates_removed += 1;
+            }
+        }
+        for (key, row) in &self.pending.rows {
+            let old = if truncated { None } else { index.get(key) };
+            if let Some(at) = old {
+                delete_row(index, at);
+            }
+            match (old, row) {
+                (Some(_), Some(_)) => plan.report.updated += 1,
+                (None, Some(_)) => plan.report.inserted += 1,
+                (Some(_), None) => plan.report.deleted += 1,
+                (None, None) => plan.report.missing_deletes += 1,
+            }
+            plan.removed.push(*key);
+            if let Some(image) = row {
+                let partition =
+                    partitioner
+                        .partition(image)
+                        .map_err(|source| TableError::Write {
+                            table: self.name.clone(),
+                            path: metadata.location().to_string(),
+                            source,
+                        })?;
+                rows.entry(partition).or_default().push((*key, image));
+            }
+        }
+
+        let commit = Uuid::new_v4();
+        let data_root = format!("{}/data", metadata.location().trim_end_matches('/'));
+        let arrow = Arc::new(iceberg::arrow::schema_to_arrow_schema(&schema).map_err(
+            |source| TableError::Write {
+                table: self.name.clone(),
+                path: data_root.clone(),
+                source,
+            },
+        )?);
+        let mut delta = RowDelta {
+            truncate: truncated,
+            schema: evolved.then(|| schema.as_ref().clone()),
+            pipeline: self.options.pipeline.clone(),
+            offsets: offsets.clone(),
+            plugins: plugins.clone(),
+            ..RowDelta::default()
+        };
+        let mut n = 0;
+        for (partition, keyed) in rows {
+            let dir = partition_dir(&spec, &schema, &partition);
+            let path = format!("{data_root}/{dir}{commit}-{n:05}.parquet");
+            n += 1;
+            let images: Vec<&Image> = keyed.iter().map(|(_, image)| *image).collect();
+            let write_err = |source: iceberg::Error| TableError::Write {
+                table: self.name.clone(),
+                path: path.clone(),
+                source,
+            };
+            let batch = record_batch(&schema, &arrow, &images).map_err(|e| {
+                write_err(
+                    iceberg::Error::new(
+                        iceberg::ErrorKind::DataInvalid,
+                        "building the record batch",
+                    )
+                    .with_source(e),
+                )
+            })?;
+            plan.files.push(path.clone());
+            let file = write_data_file(
+                &file_io,
+                &path,
+                schema.clone(),
+                &batch,
+                spec_id,
+                partition.clone(),
+            )
+            .await
+            .map_err(write_err)?;
+            plan.report.rows_written += keyed.len() as u64;
+            let file_no = plan.new_files.len() as u32;
+            plan.new_files.push(IndexedFile {
+                path: Arc::from(path.as_str()),
+                spec_id,
+                partition,
+            });
+            plan.added.extend(
+                keyed
+                    .iter()
+                    .enumerate()
+                    .map(|(pos, (key, _))| (*key, file_no, pos as u32)),
+            );
+            delta.data_files.entry(spec_id).or_default().push(file);
+        }
+        for ((file_spec, partition), mut positions) in deletes {
+            let dir = match metadata.partition_spec_by_id(file_spec) {
+                Some(s) => partition_dir(s, &schema, &partition),
+                None => String::new(),
+            };
+            let path = format!("{data_root}/{dir}{commit}-{n:05}-deletes.parquet");
+            n += 1;
+            plan.files.push(path.clone());
+            plan.report.deletes_written += positions.len() as u64;
+            let file =
+                write_position_delete_file(&file_io, &path, &mut positions, file_spec, partition)
+                    .await
+                    .map_err(|source| TableError::Write {
+                        table: self.name.clone(),
+                        path: path.clone(),
+                        source,
+                    })?;
+            delta.delete_files.entry(file_spec).or_default().push(file);
+        }
+        plan.report.data_files = delta.data_files.values().map(Vec::len).sum();
+        plan.report.delete_files = delta.delete_files.values().map(Vec::len).sum();
+        plan.report.truncated = truncated;
+        debug!(table = %self.name, report = ?plan.report, "commit planned");
+        Ok((delta, plan))
+    }
+
+    /// Applies a committed plan to the index and resets the window.
+    fn finish(
+        &mut self,
+        table: LoadedTable,
+        plan: Plan,
+        offsets: Offsets,
+        conflicts: usize,
+    ) -> CommitReport {
+        let index = self.index.get_or_insert_with(KeyIndex::new);
+        if plan.truncated {
+            index.clear();
+        }
+        for key in &plan.removed {
+            index.remove(key);
+        }
+        let ids: Vec<u32> = plan
+            .new_files
+            .into_iter()
+            .map(|f| index.intern(f))
+            .collect();
+        for (key, file_no, pos) in plan.added {
+            index.insert(
+                key,
+                RowLocation {
+                    file: ids[file_no as usize],
+                    pos,
+                },
+            );
+        }
+        self.duplicates.clear();
+        self.schema = Some(SchemaState::new(
+            table.metadata.current_schema().clone(),
+            table.metadata.last_column_id(),
+        ));
+        self.offsets = self.offsets.advanced_by(&offsets);
+        let mut report = plan.report;
+        report.snapshot_id = table.metadata.current_snapshot_id();
+        report.conflicts = conflicts;
+        report.offsets = self.offsets.clone();
+        self.table = Some(table);
+        self.pending = Pending::default();
+        info!(
+            table = %self.name,
+            snapshot_id = report.snapshot_id,
+            inserted = report.inserted,
+            updated = report.updated,
+            deleted = report.deleted,
+            missing_deletes = report.missing_deletes,
+            keys = self.index_len(),
+            "table committed"
+        );
+        report
+    }
+}
+
+/// A planned commit: the files written and the index changes it makes.
+#[derive(Debug, Default)]
+struct Plan {
+    truncated: bool,
+    /// Every file written (removed again if the commit fails).
+    files: Vec<String>,
+    /// Keys whose old row is gone.
+    removed: Vec<IndexKey>,
+    /// New data files, in `added`'s numbering.
+    new_files: Vec<IndexedFile>,
+    /// Key → (new file number, position).
+    added: Vec<(IndexKey, u32, u32)>,
+    report: CommitReport,
+}
+
+/// The index key of `image`'s key columns.
+fn key_of(names: &[String], image: &Image, buf: &mut Vec<u8>) -> Result<IndexKey, ChangeError> {
+    buf.clear();
+    for name in names {
+        let value = image
+            .get(name)
+            .ok_or_else(|| super::schema::SchemaMismatch::MissingKey(name.clone()))?;
+        encode_value(value, buf);
+    }
+    Ok(index_key(buf))
+}
