@@ -34,6 +34,20 @@ impl Image {
         image
     }
 
+    /// An image of `fields` as they are, without the per-field name check of
+    /// [`Image::from_fields`] (which is quadratic in the number of columns).
+    /// The caller has made sure that no two fields share a name.
+    pub(crate) fn from_distinct(fields: Vec<Field>) -> Self {
+        debug_assert!(
+            fields
+                .iter()
+                .enumerate()
+                .all(|(i, f)| fields[..i].iter().all(|g| g.name != f.name)),
+            "duplicate column names"
+        );
+        Image { fields }
+    }
+
     /// The columns in order.
     pub fn fields(&self) -> &[Field] {
         &self.fields
