@@ -992,7 +992,7 @@ fn compact(text: &str) -> String {
     let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
     for c in text.chars() {
         if in_string {
-            in_string = !(c == '"' && !escaped);
+            in_string = c != '"' || escaped;
             escaped = c == '\\' && !escaped;
         } else if c == '"' {
             in_string = true;
@@ -1332,17 +1332,17 @@ fn mutated_fixtures_never_panic() {
             } else {
                 mutated.value.as_mut()
             };
-            if let Some(bytes) = target {
-                if !bytes.is_empty() {
-                    for _ in 0..1 + rng.next() % 3 {
-                        let at = (rng.next() as usize) % bytes.len();
-                        match rng.next() % 3 {
-                            0 => bytes[at] = BYTES[(rng.next() as usize) % BYTES.len()],
-                            1 => {
-                                bytes.remove(at);
-                            }
-                            _ => bytes.insert(at, BYTES[(rng.next() as usize) % BYTES.len()]),
+            if let Some(bytes) = target
+                && !bytes.is_empty()
+            {
+                for _ in 0..1 + rng.next() % 3 {
+                    let at = (rng.next() as usize) % bytes.len();
+                    match rng.next() % 3 {
+                        0 => bytes[at] = BYTES[(rng.next() as usize) % BYTES.len()],
+                        1 => {
+                            bytes.remove(at);
                         }
+                        _ => bytes.insert(at, BYTES[(rng.next() as usize) % BYTES.len()]),
                     }
                 }
             }

@@ -1,43 +1,221 @@
 //! One Debezium payload (the envelope, or an ExtractNewRecordState row)
 //! into a change or a skip.
+//!
+//! The payload is read in one pass ([`PayloadSeed`]): `before` and `after`
+//! become images while serde_json reads them, `source` is read for its
+//! names and times, every other member is kept as raw JSON. Rows that turn
+//! out to be flattened (ExtractNewRecordState) are re-read member by member,
+//! which is rare.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::change::{Change, Image, Op};
-use crate::decode::{DecodeError, Decoded, SkipReason};
+use crate::decode::{DecodeError, Decoded, Part, SkipReason};
 use crate::source::RawRecord;
 
 use super::Settings;
 use super::key::{self, KafkaKey};
 use super::mongodb;
-use super::raw::{self, Entries, Text, Token};
-use super::row::{self, Context};
+use super::raw::{self, Entries, EntriesError, Text, Token};
+use super::row::{self, Context, ImageSeed, Slot};
 use super::schema::{ParsedSchema, RowSchema, SchemaCache};
 
 /// The prefix of the fields ExtractNewRecordState adds (`add.fields`, `__deleted`).
 const META: &str = "__";
 
-/// Decodes a payload's entries. `schema` is the value's parsed schema block.
+/// A payload read in one pass.
+#[derive(Debug, Default)]
+pub(crate) struct Payload<'a> {
+    before: Slot<'a>,
+    after: Slot<'a>,
+    /// The source block, when there is one.
+    source: Option<Source<'a>>,
+    op: Option<&'a RawValue>,
+    /// Every other member, in order.
+    members: Entries<'a>,
+}
+
+impl<'a> Payload<'a> {
+    fn get(&self, name: &str) -> Option<&'a RawValue> {
+        raw::get(&self.members, name)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        match name {
+            "before" => self.before.is_present(),
+            "after" => self.after.is_present(),
+            "source" => self.source.is_some(),
+            "op" => self.op.is_some(),
+            _ => self.get(name).is_some(),
+        }
+    }
+
+    /// Whether members with envelope names were read as such (a flattened
+    /// row must then be re-read to see them as columns).
+    fn read_envelope_members(&self) -> bool {
+        self.before.is_present()
+            || self.after.is_present()
+            || self.source.is_some()
+            || self.op.is_some()
+    }
+
+    /// Whether this is the `{"schema", "payload"}` wrapper of a value with a
+    /// schema block: its two members, raw.
+    pub(crate) fn schema_wrapper(&self) -> Option<(&'a RawValue, &'a RawValue)> {
+        match self.members.as_slice() {
+            [(a, x), (b, y)] if !self.read_envelope_members() => match (a.as_ref(), b.as_ref()) {
+                ("schema", "payload") => Some((x, y)),
+                ("payload", "schema") => Some((y, x)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn is_flattened(&self) -> bool {
+        self.get("__op").is_some()
+            || self.get("__deleted").is_some()
+            || (self.op.is_none() && self.members.iter().any(|(name, _)| name.starts_with(META)))
+    }
+}
+
+/// Parses a payload in one pass: images converted by `schema` and `ctx`.
+/// A conversion error comes back as itself; a syntax error as the JSON error.
+pub(crate) fn parse<'a>(
+    text: &'a str,
+    schema: Option<&ParsedSchema>,
+    ctx: &Context,
+) -> Result<Payload<'a>, DecodeError> {
+    let mut error = None;
+    let seed = PayloadSeed {
+        ctx,
+        before: schema.and_then(|s| s.before.as_ref()),
+        after: schema.and_then(|s| s.after.as_ref()),
+        error: &mut error,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = seed.deserialize(&mut de).and_then(|p| de.end().map(|()| p));
+    match (parsed, error) {
+        (Ok(payload), _) => Ok(payload),
+        (Err(_), Some(conversion)) => Err(conversion),
+        (Err(e), None) => Err(match e.classify() {
+            serde_json::error::Category::Data => DecodeError::NotAnObject {
+                part: Part::Value,
+                found: raw::kind_of(text),
+            },
+            _ => DecodeError::InvalidJson {
+                part: Part::Value,
+                message: e.to_string(),
+            },
+        }),
+    }
+}
+
+struct PayloadSeed<'s, 'c> {
+    ctx: &'s Context<'c>,
+    before: Option<&'s RowSchema>,
+    after: Option<&'s RowSchema>,
+    error: &'s mut Option<DecodeError>,
+}
+
+impl<'de, 's, 'c> DeserializeSeed<'de> for PayloadSeed<'s, 'c> {
+    type Value = Payload<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, 's, 'c> Visitor<'de> for PayloadSeed<'s, 'c> {
+    type Value = Payload<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut payload = Payload {
+            members: Vec::with_capacity(8),
+            ..Payload::default()
+        };
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            match name.as_ref() {
+                "before" | "after" => {
+                    let (image, rows) = if name == "before" {
+                        ("before", self.before)
+                    } else {
+                        ("after", self.after)
+                    };
+                    let slot = map.next_value_seed(ImageSeed {
+                        image,
+                        rows,
+                        ctx: self.ctx,
+                        error: &mut *self.error,
+                    })?;
+                    if image == "before" {
+                        payload.before = slot;
+                    } else {
+                        payload.after = slot;
+                    }
+                }
+                "source" => payload.source = Some(map.next_value()?),
+                "op" => payload.op = Some(map.next_value()?),
+                _ => payload.members.push((name, map.next_value()?)),
+            }
+        }
+        Ok(payload)
+    }
+}
+
+/// Decodes a payload (`text`, read into `payload`). `schema` is the
+/// value's parsed schema block.
 pub(crate) fn decode(
     record: &RawRecord,
-    payload: &Entries,
+    text: &str,
+    payload: Result<Payload, DecodeError>,
     schema: Option<&ParsedSchema>,
     settings: &Settings,
     cache: &mut SchemaCache,
 ) -> Result<Decoded, DecodeError> {
-    let has = |name: &str| raw::get(payload, name).is_some();
-    if has("__op") || has("__deleted") {
-        return flattened(record, payload, schema, settings, cache);
-    }
-    let op_text = match raw::get(payload, "op").filter(|r| !raw::is_null(r)) {
+    let payload = match payload {
+        Ok(payload) if payload.is_flattened() => {
+            return if payload.read_envelope_members() {
+                let entries = reread(text)?;
+                flattened(record, &entries, schema, settings, cache)
+            } else {
+                flattened(record, &payload.members, schema, settings, cache)
+            };
+        }
+        Ok(payload) => payload,
+        Err(error @ DecodeError::InvalidValue { .. }) => {
+            // A flattened row whose column is named `before` or `after` was
+            // read as an image; re-read it as a row before blaming it.
+            return match reread(text) {
+                Ok(entries) if is_flattened(&entries) => {
+                    flattened(record, &entries, schema, settings, cache)
+                }
+                _ => Err(error),
+            };
+        }
+        Err(error) => return Err(error),
+    };
+
+    let op_text = match payload.op.filter(|r| !raw::is_null(r)) {
         Some(raw_op) => raw::as_str(raw_op).ok_or_else(|| DecodeError::InvalidEnvelope {
             field: "op".to_owned(),
             message: format!("must be a string, not {}", raw::kind_of(raw_op.get())),
         })?,
         None => {
+            let has = |name: &str| payload.has(name);
             return if has("status") && has("id") && (has("event_count") || has("data_collections"))
             {
                 Ok(Decoded::Skipped(SkipReason::TransactionMetadata))
@@ -46,9 +224,8 @@ pub(crate) fn decode(
                 || (has("databaseName") && !has("before") && !has("after"))
             {
                 Ok(Decoded::Skipped(SkipReason::SchemaChange))
-            } else if payload.iter().any(|(name, _)| name.starts_with(META)) {
-                flattened(record, payload, schema, settings, cache)
-            } else if payload.len() == 1 && has("ts_ms") {
+            } else if payload.members.len() == 1 && has("ts_ms") && !payload.read_envelope_members()
+            {
                 Ok(Decoded::Skipped(SkipReason::Heartbeat))
             } else {
                 Err(DecodeError::MissingOp)
@@ -65,38 +242,42 @@ pub(crate) fn decode(
         other => return Err(DecodeError::UnknownOp(other.to_owned())),
     };
 
-    let source = Source::read(raw::get(payload, "source"));
-    let present = |name: &str| raw::get(payload, name).filter(|r| !raw::is_null(r));
-    let before_raw = present("before");
-    let after_raw = present("after");
-    let patch_raw = present("patch");
-    let is_string = |r: Option<&RawValue>| r.is_some_and(|r| r.get().starts_with('"'));
+    let Payload {
+        before: before_slot,
+        after: after_slot,
+        source,
+        members,
+        ..
+    } = payload;
+    let source = source.unwrap_or_default();
+    let patch = raw::get(&members, "patch").filter(|r| !raw::is_null(r));
     let mongo = source.connector() == Some("mongodb")
-        || is_string(before_raw)
-        || is_string(after_raw)
-        || is_string(patch_raw);
+        || matches!(before_slot, Slot::Document(_))
+        || matches!(after_slot, Slot::Document(_))
+        || patch.is_some_and(|r| r.get().starts_with('"'));
     let ctx = Context {
         types: &settings.types,
         numeric: settings.numeric,
     };
-    let image = |name: &'static str, raw: &RawValue, rows: Option<&RowSchema>| {
-        if raw.get().starts_with('"') {
-            mongodb::document_image(name, raw, &ctx)
-        } else {
-            let entries = row::object_entries(name, raw)?;
-            row::image_from_entries(name, &entries, rows, &ctx, false)
+    let image = |name: &'static str, slot: Slot| -> Result<Option<Image>, DecodeError> {
+        match slot {
+            Slot::Absent | Slot::Null => Ok(None),
+            Slot::Image(image) => Ok(Some(image)),
+            Slot::Document(text) => mongodb::text_image(name, &text, &ctx).map(Some),
+            Slot::Invalid(kind) => Err(DecodeError::InvalidEnvelope {
+                field: name.to_owned(),
+                message: row::not_an_image(kind),
+            }),
         }
     };
-    let before_schema = schema.and_then(|s| s.before.as_ref());
-    let after_schema = schema.and_then(|s| s.after.as_ref());
 
     let mut kafka_key: Option<KafkaKey> = None;
     let (before, after) = match op {
         Op::Insert | Op::Read | Op::Update => {
-            let after = match after_raw {
-                Some(raw) => image("after", raw, after_schema)?,
+            let after = match image("after", after_slot)? {
+                Some(after) => after,
                 None if mongo && op == Op::Update => {
-                    mongo_patch(patch_raw, present("updateDescription"), &ctx)?
+                    mongo_patch(patch, raw::get(&members, "updateDescription"), &ctx)?
                 }
                 None => {
                     return Err(DecodeError::MissingAfter {
@@ -104,14 +285,11 @@ pub(crate) fn decode(
                     });
                 }
             };
-            let before = before_raw
-                .map(|raw| image("before", raw, before_schema))
-                .transpose()?;
-            (before, Some(after))
+            (image("before", before_slot)?, Some(after))
         }
         Op::Delete => {
-            let before = match before_raw {
-                Some(raw) => image("before", raw, before_schema)?,
+            let before = match image("before", before_slot)? {
+                Some(before) => before,
                 None => {
                     // No pre-image (PostgreSQL REPLICA IDENTITY DEFAULT, MongoDB
                     // without pre-images): the key identifies the row.
@@ -153,6 +331,24 @@ pub(crate) fn decode(
     }]))
 }
 
+/// The payload's members, re-read one by one.
+fn reread(text: &str) -> Result<Entries<'_>, DecodeError> {
+    raw::entries(text).map_err(|e| match e {
+        EntriesError::Syntax(message) => DecodeError::InvalidJson {
+            part: Part::Value,
+            message,
+        },
+        EntriesError::NotAnObject(found) => DecodeError::NotAnObject {
+            part: Part::Value,
+            found,
+        },
+    })
+}
+
+fn is_flattened(entries: &Entries) -> bool {
+    raw::get(entries, "__op").is_some() || raw::get(entries, "__deleted").is_some()
+}
+
 /// A MongoDB update whose `after` is null: a full-document `patch` (1.x
 /// oplog connector, a replacement) is the new document; an operator patch
 /// (`$set`, ...) or an `updateDescription` alone is a partial update.
@@ -170,7 +366,9 @@ fn mongo_patch(
             }
             mongodb::image_of("after", &entries, ctx)
         }
-        None if update_description.is_some() => Err(DecodeError::PartialUpdate),
+        None if update_description.is_some_and(|r| !raw::is_null(r)) => {
+            Err(DecodeError::PartialUpdate)
+        }
         None => Err(DecodeError::MissingAfter { op: "u".to_owned() }),
     }
 }
@@ -240,10 +438,11 @@ fn flattened(
         None => qualified(text("__schema").or_else(|| text("__db")), text("__table"))
             .unwrap_or_else(|| record.topic.to_string()),
     };
+    let int = |name: &str| meta(name).and_then(raw::as_i64);
     let event_time = micros_of(
-        meta("__source_ts_us"),
-        meta("__source_ts_ns"),
-        meta("__source_ts_ms"),
+        int("__source_ts_us"),
+        int("__source_ts_ns"),
+        int("__source_ts_ms"),
     );
     Ok(Decoded::Changes(vec![Change {
         op,
@@ -265,46 +464,27 @@ fn qualified(namespace: Option<Cow<str>>, name: Option<Cow<str>>) -> Option<Stri
     }
 }
 
-/// Microseconds from the first of a µs, ns or ms timestamp that is an integer.
-fn micros_of(us: Option<&RawValue>, ns: Option<&RawValue>, ms: Option<&RawValue>) -> Option<i64> {
-    us.and_then(raw::as_i64)
-        .or_else(|| ns.and_then(raw::as_i64).map(|v| v.div_euclid(1_000)))
-        .or_else(|| ms.and_then(raw::as_i64).and_then(|v| v.checked_mul(1_000)))
+/// Microseconds from the first of a µs, ns or ms timestamp that is given.
+fn micros_of(us: Option<i64>, ns: Option<i64>, ms: Option<i64>) -> Option<i64> {
+    us.or_else(|| ns.map(|v| v.div_euclid(1_000)))
+        .or_else(|| ms.and_then(|v| v.checked_mul(1_000)))
 }
 
 /// The envelope's `source` block: what names the table and dates the change.
-/// Read leniently: a block of an unexpected shape names nothing.
-#[derive(Debug, Default, Deserialize)]
+/// Read leniently: a member of an unexpected type counts as absent.
+#[derive(Debug, Default)]
 struct Source<'a> {
-    #[serde(borrow, default)]
     connector: Option<Text<'a>>,
-    #[serde(borrow, default)]
     db: Option<Text<'a>>,
-    #[serde(borrow, default)]
     schema: Option<Text<'a>>,
-    #[serde(borrow, default)]
     table: Option<Text<'a>>,
-    #[serde(borrow, default)]
     collection: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    ts_ms: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    ts_us: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    ts_ns: Option<&'a RawValue>,
+    ts_ms: Option<i64>,
+    ts_us: Option<i64>,
+    ts_ns: Option<i64>,
 }
 
 impl<'a> Source<'a> {
-    fn read(raw: Option<&'a RawValue>) -> Source<'a> {
-        let Some(raw) = raw.filter(|r| !raw::is_null(r)) else {
-            return Source::default();
-        };
-        serde_json::from_str(raw.get()).unwrap_or_else(|e| {
-            tracing::debug!(error = %e, "unreadable Debezium source block; ignoring it");
-            Source::default()
-        })
-    }
-
     /// The connector's name (`mysql`, `postgresql`, `mongodb`, ...).
     fn connector(&self) -> Option<&str> {
         self.connector.as_ref().map(|t| t.0.as_ref())
@@ -328,36 +508,185 @@ impl<'a> Source<'a> {
     }
 }
 
+impl<'de: 'a, 'a> Deserialize<'de> for Source<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SourceVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for SourceVisitor<'a> {
+            type Value = Source<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a source block")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut source = Source::default();
+                while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+                    let text = match name.as_ref() {
+                        "connector" => &mut source.connector,
+                        "db" => &mut source.db,
+                        "schema" => &mut source.schema,
+                        "table" => &mut source.table,
+                        "collection" => &mut source.collection,
+                        "ts_ms" | "ts_us" | "ts_ns" => {
+                            let value = map.next_value::<Loose<i64>>()?.0;
+                            match name.as_ref() {
+                                "ts_ms" => source.ts_ms = value,
+                                "ts_us" => source.ts_us = value,
+                                _ => source.ts_ns = value,
+                            }
+                            continue;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *text = map.next_value::<Loose<Text<'a>>>()?.0;
+                }
+                Ok(source)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Source::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Source::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Source::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Source::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Source::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Source::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Source::default())
+            }
+        }
+        deserializer.deserialize_any(SourceVisitor(PhantomData))
+    }
+}
+
+/// A value of type `T` if the JSON has that type, else `None` (consumed either way).
+struct Loose<T>(Option<T>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Loose<Text<'a>> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Loose<Text<'a>>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Owned(v.to_owned())))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Owned(v)))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+        }
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Loose<i64> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Loose<i64>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Loose(Some(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Loose(i64::try_from(v).ok()))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn source(text: &str) -> Source<'_> {
+        serde_json::from_str(text).unwrap()
+    }
+
     #[test]
     fn source_blocks() {
-        let text = r#"{"connector":"postgresql","db":"postgres","schema":"public","table":"t","ts_ms":1,"ts_us":1500,"ts_ns":1500999,"snapshot":true}"#;
-        let raw: &RawValue = serde_json::from_str(text).unwrap();
-        let s = Source::read(Some(raw));
+        let s = source(
+            r#"{"connector":"postgresql","db":"postgres","schema":"public","table":"t","ts_ms":1,"ts_us":1500,"ts_ns":1500999,"snapshot":true,"x":{"y":[1]}}"#,
+        );
         assert_eq!(s.connector(), Some("postgresql"));
         assert_eq!(s.event_time(), Some(1500));
         assert_eq!(s.table_name().as_deref(), Some("public.t"));
 
-        let raw: &RawValue = serde_json::from_str(
-            r#"{"db":"inventory","table":"customers","ts_ns":1465491411815437158}"#,
-        )
-        .unwrap();
-        let s = Source::read(Some(raw));
+        let s = source(r#"{"db":"inventory","table":"customers","ts_ns":1465491411815437158}"#);
         assert_eq!(s.event_time(), Some(1_465_491_411_815_437));
         assert_eq!(s.table_name().as_deref(), Some("inventory.customers"));
 
-        let raw: &RawValue =
-            serde_json::from_str(r#"{"db":"x","schema":"","collection":"c","ts_ms":2}"#).unwrap();
-        let s = Source::read(Some(raw));
+        let s = source(r#"{"db":"x","schema":"","collection":"c","ts_ms":2}"#);
         assert_eq!(s.event_time(), Some(2000));
         assert_eq!(s.table_name().as_deref(), Some("x.c"));
 
-        let raw: &RawValue = serde_json::from_str(r#"{"db":5}"#).unwrap();
-        assert_eq!(Source::read(Some(raw)).table_name(), None, "lenient");
-        let raw: &RawValue = serde_json::from_str(r#"{"ts_ms":1.5}"#).unwrap();
-        assert_eq!(Source::read(Some(raw)).event_time(), None);
+        let s = source(r#"{"db":5,"table":{"a":1},"ts_ms":"3","ts_us":[1]}"#);
+        assert_eq!(s.table_name(), None, "lenient");
+        assert_eq!(s.event_time(), None);
+        assert_eq!(source(r#"{"ts_ms":1.5}"#).event_time(), None);
+        assert_eq!(source("null").table_name(), None);
+        assert_eq!(source("[1,{}]").event_time(), None);
     }
 }

@@ -37,6 +37,29 @@ pub(crate) fn decode(
     let Some(bytes) = bytes else {
         return Ok(None);
     };
+    let is_mongo_id = |name: &str| mongo && name == "id";
+    let column = |name: &str| {
+        if is_mongo_id(name) {
+            mongodb::ID.to_owned()
+        } else {
+            name.to_owned()
+        }
+    };
+    // Fast path for names only: a key whose schema block is the last one
+    // seen names the schema's fields (JsonConverter writes every field).
+    if !want_image
+        && let Some((schema_text, parsed)) = &cache.recent_key
+        && let Some(payload) = raw::payload_after_schema(bytes, schema_text)
+        && serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_ok()
+    {
+        let names = parsed
+            .top
+            .columns()
+            .iter()
+            .map(|c| column(&c.name))
+            .collect();
+        return Ok(Some(KafkaKey { names, image: None }));
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::InvalidJson {
         part: Part::Key,
         message: e.to_string(),
@@ -56,12 +79,14 @@ pub(crate) fn decode(
     let payload: &raw::Entries = match (raw::get(&top, "schema"), raw::get(&top, "payload")) {
         (Some(s), Some(p)) if top.len() == 2 => {
             if !raw::is_null(s) {
-                let (_, parsed) = cache.get_or_parse(s.get(), ctx.types).map_err(|message| {
-                    DecodeError::InvalidSchema {
-                        part: Part::Key,
-                        message,
-                    }
-                })?;
+                let (schema_text, parsed) =
+                    cache.get_or_parse(s.get(), ctx.types).map_err(|message| {
+                        DecodeError::InvalidSchema {
+                            part: Part::Key,
+                            message,
+                        }
+                    })?;
+                cache.recent_key = Some((schema_text, parsed.clone()));
                 schema = Some(parsed);
             }
             match raw::entries(p.get()) {
@@ -74,17 +99,7 @@ pub(crate) fn decode(
         }
         _ => &top,
     };
-    let is_mongo_id = |name: &str| mongo && name == "id";
-    let names = payload
-        .iter()
-        .map(|(name, _)| {
-            if is_mongo_id(name) {
-                mongodb::ID.to_owned()
-            } else {
-                name.to_string()
-            }
-        })
-        .collect();
+    let names = payload.iter().map(|(name, _)| column(name)).collect();
     let image = if want_image {
         Some(if mongo {
             let mut fields = Vec::with_capacity(payload.len());

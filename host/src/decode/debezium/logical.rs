@@ -156,18 +156,6 @@ impl Conv {
     }
 }
 
-/// The type a JSON value takes when neither a schema nor the table names
-/// one: integer → long, other number → double, string → string, boolean →
-/// boolean, null → string, object or array → string holding the JSON.
-pub(crate) fn infer(token: &Token) -> ColumnType {
-    match token {
-        Token::Bool(_) => ColumnType::Boolean,
-        Token::Number(text) if text.parse::<i64>().is_ok() => ColumnType::Long,
-        Token::Number(_) => ColumnType::Double,
-        _ => ColumnType::String,
-    }
-}
-
 /// Converts a non-null token to a value of `ty`, leniently: numbers may
 /// come as strings, integral numbers as `1.0`, dates/times/timestamps as
 /// integers or ISO text, decimals as numbers, text or base64, binary as base64.
@@ -304,6 +292,9 @@ fn float(text: &str) -> Result<f64, String> {
 
 /// A decimal from its text at the column's precision and scale.
 fn decimal_from_text(text: &str, precision: u8, scale: u8) -> Result<Value, String> {
+    if let Some(v) = plain_decimal(text, precision, scale) {
+        return Ok(Value::Decimal(v));
+    }
     if let Some(v) = parse_decimal(text, precision, scale) {
         return Ok(Value::Decimal(v));
     }
@@ -319,6 +310,38 @@ fn decimal_from_text(text: &str, precision: u8, scale: u8) -> Result<Value, Stri
     } else {
         format!("does not fit decimal({precision},{scale}) without rounding")
     })
+}
+
+/// The common case of [`decimal_from_text`] without allocating: `-?d*(.d*)?`
+/// that fits. `None` for anything else (exponents, rounding, overflow),
+/// which the general parser then handles or explains.
+fn plain_decimal(text: &str, precision: u8, scale: u8) -> Option<i128> {
+    let bytes = text.as_bytes();
+    let (negative, digits) = match bytes.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, bytes),
+    };
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &[][..]),
+    };
+    let mut frac = frac;
+    while frac.len() > usize::from(scale) && frac.last() == Some(&b'0') {
+        frac = &frac[..frac.len() - 1];
+    }
+    if int.is_empty() && frac.is_empty() || frac.len() > usize::from(scale) {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for &b in int.iter().chain(frac) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+    }
+    v = v.checked_mul(*POW10.get(usize::from(scale) - frac.len())?)?;
+    let v = check_precision(v, precision).ok()?;
+    Some(if negative { -v } else { v })
 }
 
 /// The big-endian two's-complement integer that base64 `text` encodes.
@@ -565,6 +588,31 @@ mod tests {
             source_scale: 4,
         };
         assert!(narrow.convert(&string("AYag"), NumericTime::Auto).is_err());
+    }
+
+    #[test]
+    fn plain_decimals_match_the_general_parser() {
+        for (text, p, s) in [
+            ("0", 1, 0),
+            ("-0.50", 5, 2),
+            ("12345.110", 8, 3),
+            ("1.5", 10, 0),
+            (".5", 3, 1),
+            ("5.", 3, 1),
+            ("-", 3, 1),
+            ("1e3", 10, 0),
+            ("99999999999999999999999999999999999999", 38, 0),
+            ("999999999999999999999999999999999999999", 38, 0),
+            ("12.345", 4, 3),
+            ("00012", 2, 0),
+            ("1.2.3", 5, 2),
+        ] {
+            assert_eq!(
+                decimal_from_text(text, p, s).ok(),
+                parse_decimal(text, p, s).map(Value::Decimal),
+                "{text} ({p},{s})"
+            );
+        }
     }
 
     #[test]
@@ -837,16 +885,5 @@ mod tests {
                 .unwrap_err()
                 .contains("rounding")
         );
-    }
-
-    #[test]
-    fn inference() {
-        assert_eq!(infer(&num("1")), ColumnType::Long);
-        assert_eq!(infer(&num("1.0")), ColumnType::Double);
-        assert_eq!(infer(&num("18446744073709551615")), ColumnType::Double);
-        assert_eq!(infer(&string("x")), ColumnType::String);
-        assert_eq!(infer(&Token::Null), ColumnType::String);
-        assert_eq!(infer(&Token::Bool(false)), ColumnType::Boolean);
-        assert_eq!(infer(&Token::Nested("[]".into())), ColumnType::String);
     }
 }

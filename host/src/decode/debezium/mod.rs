@@ -22,7 +22,7 @@ use super::{DecodeError, Decoded, Decoder, Part, SkipReason};
 
 pub use logical::{NumericTime, TimeUnit};
 
-use raw::{Entries, EntriesError};
+use row::Context;
 use schema::{ParsedSchema, SchemaCache, TypeMap};
 
 /// How many distinct schemas the decoder keeps parsed before it clears its
@@ -90,11 +90,6 @@ pub struct DebeziumDecoder {
     stats: DecodeStats,
 }
 
-/// How JsonConverter starts a message with a schema block.
-const SCHEMA_PREFIX: &str = "{\"schema\":";
-/// What follows the schema block.
-const PAYLOAD_INFIX: &str = ",\"payload\":";
-
 impl DebeziumDecoder {
     /// A decoder for a table configured by `config`.
     pub fn new(config: DebeziumConfig) -> Self {
@@ -142,51 +137,45 @@ impl DebeziumDecoder {
         let Some(bytes) = record.value.as_deref() else {
             return Ok(Decoded::Skipped(SkipReason::Tombstone));
         };
+        let ctx = Context {
+            types: &self.settings.types,
+            numeric: self.settings.numeric,
+        };
+        // Fast path: the same schema block as the last message, byte for
+        // byte, in JsonConverter's compact layout. The schema text is known
+        // valid, so only the payload is validated and parsed.
+        if let Some((schema_text, parsed)) = &self.last_schema {
+            let payload = raw::payload_after_schema(bytes, schema_text)
+                .and_then(|rest| std::str::from_utf8(rest).ok());
+            if let Some(text) = payload {
+                let parsed = parsed.clone();
+                match envelope::parse(text, Some(&parsed), &ctx) {
+                    // Not one JSON object (a null payload, trailing members):
+                    // the general path below decides.
+                    Err(DecodeError::InvalidJson { .. } | DecodeError::NotAnObject { .. }) => {}
+                    payload => {
+                        return envelope::decode(
+                            record,
+                            text,
+                            payload,
+                            Some(&parsed),
+                            &self.settings,
+                            &mut self.cache,
+                        );
+                    }
+                }
+            }
+        }
         let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::InvalidJson {
             part: Part::Value,
             message: e.to_string(),
         })?;
-        let Some((schema, payload)) = self.split(text)? else {
-            return Ok(Decoded::Skipped(SkipReason::Tombstone));
-        };
-        envelope::decode(
-            record,
-            &payload,
-            schema.as_deref(),
-            &self.settings,
-            &mut self.cache,
-        )
-    }
-
-    /// The value's schema (if it has a block) and payload entries; `None`
-    /// for a JSON `null` value or payload (a tombstone).
-    #[allow(clippy::type_complexity)]
-    fn split<'t>(
-        &mut self,
-        text: &'t str,
-    ) -> Result<Option<(Option<Arc<ParsedSchema>>, Entries<'t>)>, DecodeError> {
-        // Fast path: the same schema block as the last message, byte for
-        // byte, in JsonConverter's compact layout. The schema text is known
-        // valid, so only the payload is parsed.
-        if let Some((schema_text, parsed)) = &self.last_schema {
-            if let Some(rest) = text
-                .strip_prefix(SCHEMA_PREFIX)
-                .and_then(|rest| rest.strip_prefix(&**schema_text))
-                .and_then(|rest| rest.strip_prefix(PAYLOAD_INFIX))
-                .and_then(|rest| rest.trim_end().strip_suffix('}'))
-            {
-                if let Ok(entries) = raw::entries(rest) {
-                    return Ok(Some((Some(parsed.clone()), entries)));
-                }
-            }
-        }
         if text.trim() == "null" {
-            return Ok(None);
+            return Ok(Decoded::Skipped(SkipReason::Tombstone));
         }
-        let top = raw::entries(text).map_err(|e| value_error(e))?;
-        let (schema, payload) = match (raw::get(&top, "schema"), raw::get(&top, "payload")) {
-            (Some(schema), Some(payload)) if top.len() == 2 => (schema, payload),
-            _ => return Ok(Some((None, top))),
+        let top = envelope::parse(text, None, &ctx);
+        let Some((schema, payload)) = top.as_ref().ok().and_then(|p| p.schema_wrapper()) else {
+            return envelope::decode(record, text, top, None, &self.settings, &mut self.cache);
         };
         let parsed = if raw::is_null(schema) {
             None
@@ -202,23 +191,18 @@ impl DebeziumDecoder {
             Some(parsed)
         };
         if raw::is_null(payload) {
-            return Ok(None);
+            return Ok(Decoded::Skipped(SkipReason::Tombstone));
         }
-        let entries = raw::entries(payload.get()).map_err(|e| value_error(e))?;
-        Ok(Some((parsed, entries)))
-    }
-}
-
-fn value_error(e: EntriesError) -> DecodeError {
-    match e {
-        EntriesError::Syntax(message) => DecodeError::InvalidJson {
-            part: Part::Value,
-            message,
-        },
-        EntriesError::NotAnObject(found) => DecodeError::NotAnObject {
-            part: Part::Value,
-            found,
-        },
+        let text = payload.get();
+        let payload = envelope::parse(text, parsed.as_deref(), &ctx);
+        envelope::decode(
+            record,
+            text,
+            payload,
+            parsed.as_deref(),
+            &self.settings,
+            &mut self.cache,
+        )
     }
 }
 

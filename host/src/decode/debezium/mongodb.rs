@@ -37,15 +37,14 @@ use super::row::{Context, invalid_value, push_field};
 /// The column the MongoDB key's `id` becomes.
 pub(crate) const ID: &str = "_id";
 
-/// The image of a document given as a JSON string member (`before`,
-/// `after` or `patch`, named by `image`) holding Extended JSON.
-pub(crate) fn document_image(
+/// The image of a document's Extended JSON text (the unescaped string of
+/// a `before`, `after` or `patch` member, named by `image`).
+pub(crate) fn text_image(
     image: &'static str,
-    raw: &RawValue,
+    text: &str,
     ctx: &Context,
 ) -> Result<Image, DecodeError> {
-    let text = document_text(image, raw)?;
-    let entries = document_entries(image, &text)?;
+    let entries = document_entries(image, text)?;
     image_of(image, &entries, ctx)
 }
 
@@ -125,14 +124,12 @@ fn field_value(
     ctx: &Context,
 ) -> Result<(ColumnType, Option<Value>), DecodeError> {
     let text = raw.get();
-    if text.starts_with('{') {
-        if let Ok(members) = raw::entries(text) {
-            if let Some((first, inner)) = members.first() {
-                if first.starts_with('$') {
-                    return extended(image, name, first, inner, text, ctx);
-                }
-            }
-        }
+    if text.starts_with('{')
+        && let Ok(members) = raw::entries(text)
+        && let Some((first, inner)) = members.first()
+        && first.starts_with('$')
+    {
+        return extended(image, name, first, inner, text, ctx);
     }
     ctx.schemaless(image, name, &Token::from_raw(raw))
 }
@@ -319,13 +316,11 @@ mod tests {
     use crate::decode::debezium::schema::TypeMap;
 
     fn image(doc: &str, types: &TypeMap) -> Result<Image, DecodeError> {
-        let member = serde_json::to_string(doc).unwrap();
-        let raw: &RawValue = serde_json::from_str(&member).unwrap();
         let ctx = Context {
             types,
             numeric: NumericTime::Auto,
         };
-        document_image("after", raw, &ctx)
+        text_image("after", doc, &ctx)
     }
 
     #[test]

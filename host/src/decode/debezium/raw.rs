@@ -87,6 +87,18 @@ pub(crate) fn entries(text: &str) -> Result<Entries<'_>, EntriesError> {
     }
 }
 
+/// The payload bytes of `message` if it is `{"schema":<schema>,"payload":…}`
+/// in JsonConverter's compact layout with exactly this schema text; the
+/// payload is not checked.
+pub(crate) fn payload_after_schema<'m>(message: &'m [u8], schema: &str) -> Option<&'m [u8]> {
+    message
+        .strip_prefix(b"{\"schema\":")?
+        .strip_prefix(schema.as_bytes())?
+        .strip_prefix(b",\"payload\":")?
+        .trim_ascii_end()
+        .strip_suffix(b"}")
+}
+
 /// What kind of JSON value `text` starts with, for messages.
 pub(crate) fn kind_of(text: &str) -> &'static str {
     match text.trim_start().as_bytes().first() {
@@ -149,7 +161,8 @@ pub(crate) enum Token<'a> {
 impl<'a> Token<'a> {
     /// Reads a raw value that serde_json has already validated.
     pub(crate) fn from_raw(raw: &'a RawValue) -> Token<'a> {
-        let text = raw.get().trim();
+        // Raw values never carry surrounding whitespace.
+        let text = raw.get();
         match text.as_bytes().first() {
             Some(b'n') => Token::Null,
             Some(b't') => Token::Bool(true),
@@ -272,24 +285,28 @@ impl Hasher for FastHasher {
 /// A `HashMap` with [`FastHasher`].
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
-/// The hash of a name, for [`NameSet`].
-fn name_hash(name: &str) -> u64 {
-    let mut hasher = FastHasher::default();
-    hasher.write(name.as_bytes());
-    hasher.finish()
-}
-
 /// Tells whether a column name was seen before in one image, cheaply: a
-/// 256-bit filter first, and a scan of the earlier names only when the
-/// filter says maybe.
+/// 256-bit filter on a hash of the name's length and end bytes first, and a
+/// scan of the earlier names only when the filter says maybe.
 #[derive(Default)]
 pub(crate) struct NameSet([u64; 4]);
 
 impl NameSet {
     /// Records `name`; returns whether it may have been seen before (then
     /// the caller scans).
+    #[inline]
     pub(crate) fn insert(&mut self, name: &str) -> bool {
-        let bit = (name_hash(name) & 255) as usize;
+        let bytes = name.as_bytes();
+        let (first, last) = match bytes {
+            [] => (0, 0),
+            [only] => (*only, *only),
+            [first, .., last] => (*first, *last),
+        };
+        let hash = (bytes.len() as u32)
+            .wrapping_mul(0x9e37_79b9)
+            .wrapping_add(u32::from(first).wrapping_mul(0x85eb_ca6b))
+            .wrapping_add(u32::from(last).wrapping_mul(0xc2b2_ae35));
+        let bit = (hash >> 24) as usize;
         let (word, mask) = (bit / 64, 1u64 << (bit % 64));
         let seen = self.0[word] & mask != 0;
         self.0[word] |= mask;

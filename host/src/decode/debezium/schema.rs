@@ -70,8 +70,12 @@ impl RowSchema {
         }
     }
 
+    /// The number of columns.
+    pub(crate) fn len(&self) -> usize {
+        self.columns.len()
+    }
+
     /// The columns in schema order.
-    #[cfg(test)]
     pub(crate) fn columns(&self) -> &[Column] {
         &self.columns
     }
@@ -146,10 +150,10 @@ impl ParsedSchema {
 /// then by Connect type.
 fn conv_for(field: &ConnectSchema, declared: Option<ColumnType>) -> Result<Conv, String> {
     let ty = field.ty.as_deref().ok_or("no `type`")?;
-    if let Some(name) = field.name.as_deref() {
-        if let Some(conv) = logical_conv(name, field, declared)? {
-            return Ok(conv);
-        }
+    if let Some(name) = field.name.as_deref()
+        && let Some(conv) = logical_conv(name, field, declared)?
+    {
+        return Ok(conv);
     }
     Ok(Conv::Plain(match ty {
         "int8" | "int16" | "int32" => ColumnType::Int,
@@ -239,6 +243,8 @@ pub(crate) struct SchemaCache {
     map: FastMap<Arc<str>, Arc<ParsedSchema>>,
     capacity: usize,
     parsed: u64,
+    /// The last key schema seen, for the key's prefix fast path.
+    pub(crate) recent_key: Option<(Arc<str>, Arc<ParsedSchema>)>,
 }
 
 impl SchemaCache {
@@ -248,6 +254,7 @@ impl SchemaCache {
             map: FastMap::default(),
             capacity: capacity.max(1),
             parsed: 0,
+            recent_key: None,
         }
     }
 
