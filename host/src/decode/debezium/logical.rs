@@ -397,12 +397,15 @@ fn check_precision(unscaled: i128, precision: u8) -> Result<i128, String> {
 /// `unscaled` at `from` scale, moved to `scale` without rounding and checked
 /// against `precision`.
 pub(crate) fn rescale(unscaled: i128, from: i32, precision: u8, scale: u8) -> Result<i128, String> {
-    let to = i32::from(scale);
-    let v = if to >= from {
+    // i64: no overflow whatever the scales.
+    let (to, from) = (i64::from(scale), i64::from(from));
+    let v = if unscaled == 0 {
+        0
+    } else if to >= from {
         let factor = usize::try_from(to - from)
             .ok()
             .and_then(|d| POW10.get(d))
-            .ok_or("out of range")?;
+            .ok_or_else(|| format!("more than {precision} digits"))?;
         unscaled
             .checked_mul(*factor)
             .ok_or_else(|| format!("more than {precision} digits"))?
@@ -438,7 +441,8 @@ fn variable_scale_decimal(text: &str, target: Option<(u8, u8)>) -> Result<Value,
         }
         None => {
             let v = if vsd.scale <= 0 {
-                (unscaled as f64) * 10f64.powi(-vsd.scale)
+                // Beyond 10^400 a double is infinite anyway.
+                (unscaled as f64) * 10f64.powi((-i64::from(vsd.scale)).min(400) as i32)
             } else {
                 let scale = u8::try_from(vsd.scale).map_err(|_| "scale out of range")?;
                 format_decimal(unscaled, scale)
@@ -629,6 +633,15 @@ mod tests {
         );
         assert_eq!(rescale(1250, 3, 10, 2), Ok(125));
         assert!(rescale(1255, 3, 10, 2).is_err());
+        assert!(rescale(1, i32::MIN, 38, 0).is_err(), "no overflow");
+        assert!(rescale(1, i32::MAX, 38, 38).is_err());
+        assert_eq!(rescale(0, i32::MAX, 38, 0), Ok(0));
+        let huge = Token::Nested(r#"{"scale":-2147483648,"value":"AQ=="}"#.into());
+        assert_eq!(
+            Conv::VariableScaleDecimal(None).convert(&huge, NumericTime::Auto),
+            Ok(Value::Double(f64::INFINITY))
+        );
+        assert!(to_type(ColumnType::Long, &num("1e999999999"), NumericTime::Auto).is_err());
     }
 
     #[test]

@@ -180,7 +180,7 @@ fn logical_conv(
                 Some(s) => s.parse().map_err(|_| format!("bad decimal scale `{s}`"))?,
                 None => 0,
             };
-            let declared_precision: i32 = match field.parameter("connect.decimal.precision") {
+            let declared_precision: i64 = match field.parameter("connect.decimal.precision") {
                 Some(p) => p
                     .parse()
                     .map_err(|_| format!("bad decimal precision `{p}`"))?,
@@ -189,8 +189,10 @@ fn logical_conv(
             // Iceberg: 0 <= scale <= precision <= 38. A negative source scale
             // (Oracle) adds integer digits; wider decimals are capped at 38
             // digits and values that do not fit go to the DLQ.
-            let scale = source_scale.clamp(0, 38);
-            let precision = (declared_precision + (scale - source_scale)).clamp(scale.max(1), 38);
+            let scale = i64::from(source_scale).clamp(0, 38);
+            let precision = declared_precision
+                .saturating_add(scale - i64::from(source_scale))
+                .clamp(scale.max(1), 38);
             Ok(Some(Conv::Decimal {
                 precision: precision as u8,
                 scale: scale as u8,
@@ -451,6 +453,15 @@ mod tests {
                 scale: 0,
                 source_scale: -2
             }
+        );
+        assert_eq!(
+            d(r#"{"scale":"-2147483648","connect.decimal.precision":"9223372036854775807"}"#)
+                .column_type(),
+            ColumnType::Decimal {
+                precision: 38,
+                scale: 0
+            },
+            "extreme parameters neither overflow nor panic"
         );
         let bad: ConnectSchema = serde_json::from_str(
             r#"{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"x"}}"#,
