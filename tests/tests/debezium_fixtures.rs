@@ -707,6 +707,10 @@ fn postgres_delete_noschema_beforenull() {
     let err = decode(name).unwrap_err();
     assert_eq!(err, DecodeError::NoRowIdentity);
     assert_eq!(err.reason(), "no_row_identity");
+    assert_eq!(
+        err.to_string(),
+        "delete has no row identity: `before` and `after` are null and the record has no key with fields"
+    );
     // With the Kafka key Debezium writes beside it, the key is the identity.
     let mut rec = record(name);
     rec.key = Some(br#"{"id": 111}"#.to_vec());
@@ -1316,16 +1320,28 @@ fn truncated_fixtures_never_panic() {
     }
 }
 
+/// Rounds per fixture of [`mutated_fixtures_never_panic`]:
+/// `$FLOE_FUZZ_ROUNDS`, else 400.
+fn fuzz_rounds() -> usize {
+    std::env::var("FLOE_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(400)
+}
+
 #[test]
 fn mutated_fixtures_never_panic() {
     const BYTES: &[u8] = b"{}[]\",:\\0123456789.-+eEtrufalsn \"$x\xff\xc3";
-    let mut rng = Lcg(0x5eed);
+    let mut rng = Lcg(std::env::var("FLOE_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed));
     let configs = configs();
     let mut decoders: Vec<DebeziumDecoder> =
         configs.into_iter().map(DebeziumDecoder::new).collect();
     let mut outcomes = [0usize; 3];
     for (_, rec) in all_fixtures() {
-        for round in 0..400 {
+        for round in 0..fuzz_rounds() {
             let mut mutated = rec.clone();
             let target = if round % 5 == 4 && mutated.key.is_some() {
                 mutated.key.as_mut()

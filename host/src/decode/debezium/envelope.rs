@@ -289,10 +289,10 @@ pub(crate) fn decode(
         }
         Op::Delete => {
             let before = match image("before", before_slot)? {
-                Some(before) => before,
-                None => {
+                Some(before) if !before.is_empty() => before,
+                _ => {
                     // No pre-image (PostgreSQL REPLICA IDENTITY DEFAULT, MongoDB
-                    // without pre-images): the key identifies the row.
+                    // without pre-images) or an empty one: the key identifies the row.
                     kafka_key = key::decode(record.key.as_deref(), cache, &ctx, mongo, true)?;
                     match kafka_key.as_mut().and_then(|k| k.image.take()) {
                         Some(image) if !image.is_empty() => image,
