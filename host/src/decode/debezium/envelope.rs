@@ -255,10 +255,7 @@ pub(crate) fn decode(
         || matches!(before_slot, Slot::Document(_))
         || matches!(after_slot, Slot::Document(_))
         || patch.is_some_and(|r| r.get().starts_with('"'));
-    let ctx = Context {
-        types: &settings.types,
-        numeric: settings.numeric,
-    };
+    let ctx = settings.context();
     let image = |name: &'static str, slot: Slot| -> Result<Option<Image>, DecodeError> {
         match slot {
             Slot::Absent | Slot::Null => Ok(None),
@@ -408,10 +405,7 @@ fn flattened(
         },
     };
     let op = if deleted { Op::Delete } else { op };
-    let ctx = Context {
-        types: &settings.types,
-        numeric: settings.numeric,
-    };
+    let ctx = settings.context();
     let rows = schema.map(|s| &s.top);
     let (before, after) = match op {
         Op::Truncate => (None, None),

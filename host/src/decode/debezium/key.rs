@@ -143,6 +143,7 @@ mod tests {
         let ctx = Context {
             types: &types,
             numeric: NumericTime::Auto,
+            width: None,
         };
         decode(
             Some(text.as_bytes()),

@@ -12,6 +12,7 @@ mod raw;
 mod row;
 mod schema;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -56,6 +57,19 @@ pub(crate) struct Settings {
     key: Option<Vec<String>>,
     types: TypeMap,
     numeric: NumericTime,
+    /// The width of the last image built, to size the next one.
+    width: Cell<usize>,
+}
+
+impl Settings {
+    /// What converting values needs.
+    fn context(&self) -> Context<'_> {
+        Context {
+            types: &self.types,
+            numeric: self.numeric,
+            width: Some(&self.width),
+        }
+    }
 }
 
 /// Counts of what a decoder has seen, for metrics and tests.
@@ -103,6 +117,7 @@ impl DebeziumDecoder {
                     .map(|(name, ty)| (name.into_boxed_str(), ty))
                     .collect(),
                 numeric: config.numeric_time,
+                width: Cell::new(16),
             },
             cache: SchemaCache::new(SCHEMA_CACHE_CAPACITY),
             last_schema: None,
@@ -137,10 +152,7 @@ impl DebeziumDecoder {
         let Some(bytes) = record.value.as_deref() else {
             return Ok(Decoded::Skipped(SkipReason::Tombstone));
         };
-        let ctx = Context {
-            types: &self.settings.types,
-            numeric: self.settings.numeric,
-        };
+        let ctx = self.settings.context();
         // Fast path: the same schema block as the last message, byte for
         // byte, in JsonConverter's compact layout. The schema text is known
         // valid, so only the payload is validated and parsed.

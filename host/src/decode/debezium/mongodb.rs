@@ -319,6 +319,7 @@ mod tests {
         let ctx = Context {
             types,
             numeric: NumericTime::Auto,
+            width: None,
         };
         text_image("after", doc, &ctx)
     }

@@ -6,6 +6,7 @@
 //! from an object already split into entries.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -27,6 +28,8 @@ pub(crate) struct Context<'c> {
     pub types: &'c TypeMap,
     /// How numbers become times without a schema.
     pub numeric: NumericTime,
+    /// The width of the last schemaless image, to size the next one.
+    pub width: Option<&'c Cell<usize>>,
 }
 
 impl Context<'_> {
@@ -302,7 +305,10 @@ impl<'de, 's, 'c> Visitor<'de> for ImageSeed<'s, 'c> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let capacity = self.rows.map_or(16, |r| r.len());
+        let capacity = match self.rows {
+            Some(rows) => rows.len(),
+            None => self.ctx.width.map_or(16, Cell::get),
+        };
         let mut builder = Builder::new(self.image, self.rows, self.ctx, false, capacity);
         let mut position = 0;
         while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
@@ -312,6 +318,9 @@ impl<'de, 's, 'c> Visitor<'de> for ImageSeed<'s, 'c> {
                 return Err(de::Error::custom("conversion failed"));
             }
             position += 1;
+        }
+        if let Some(width) = self.ctx.width {
+            width.set(builder.fields.len().clamp(4, 256));
         }
         Ok(Slot::Image(builder.finish()))
     }
@@ -334,6 +343,7 @@ mod tests {
         let ctx = Context {
             types: &types,
             numeric: NumericTime::Auto,
+            width: None,
         };
         let text =
             r#"{"ts": 1000, "d": "2024-01-01", "n": 5, "x": null, "n": 6, "f": 1.5, "__op": "c"}"#;
@@ -395,6 +405,7 @@ mod tests {
         let ctx = Context {
             types: &types,
             numeric: NumericTime::Auto,
+            width: None,
         };
         let read = |text: &str| {
             let mut error = None;
@@ -421,6 +432,7 @@ mod tests {
         let ctx = Context {
             types: &types,
             numeric: NumericTime::Auto,
+            width: None,
         };
         let mut error = None;
         let mut de = serde_json::Deserializer::from_str(r#"{"a": "x"}"#);
