@@ -1166,6 +1166,11 @@ fn value_that_does_not_fit_the_table() {
         err.to_string(),
         "after.id: \"abc\" cannot be stored as int: not a number"
     );
+    let err = error_of(br#"{"op":"c","after":{"id":"abc"}, oops}"#, config.clone());
+    assert!(
+        matches!(err, DecodeError::InvalidJson { .. }),
+        "invalid JSON after the bad value is reported as such: {err}"
+    );
     let err = error_of(br#"{"op":"c","after":{"id":4294967296}}"#, config);
     assert_eq!(
         err.to_string(),

@@ -197,13 +197,16 @@ pub(crate) fn decode(
         }
         Ok(payload) => payload,
         Err(error @ DecodeError::InvalidValue { .. }) => {
-            // A flattened row whose column is named `before` or `after` was
-            // read as an image; re-read it as a row before blaming it.
+            // A flattened row with a column named `before` or `after` was
+            // read as an envelope: re-read it as a row before blaming it.
+            // And since the conversion stopped the parse early, invalid JSON
+            // further on is the better reason.
             return match reread(text) {
                 Ok(entries) if is_flattened(&entries) => {
                     flattened(record, &entries, schema, settings, cache)
                 }
-                _ => Err(error),
+                Ok(_) => Err(error),
+                Err(json) => Err(json),
             };
         }
         Err(error) => return Err(error),
