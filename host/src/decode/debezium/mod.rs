@@ -11,6 +11,7 @@ mod mongodb;
 mod raw;
 mod row;
 mod schema;
+mod source;
 
 use std::cell::Cell;
 use std::collections::HashMap;
