@@ -319,6 +319,12 @@ fn main() {
         DebeziumConfig::default(),
         seconds,
     );
+    run(
+        "schemaless, configured key",
+        &schemaless,
+        configured_key.clone(),
+        seconds,
+    );
     run("schemaless, table types", &schemaless, typed, seconds);
     run(
         "with schema blocks",
