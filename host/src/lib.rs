@@ -2,13 +2,17 @@
 //! Apache Iceberg tables, with per-table logic in sandboxed WebAssembly
 //! plugins.
 //!
-//! The crate follows the data: [`source`] (raw records), [`change`] (the
+//! The crate follows the data: [`source`] (raw records: Kafka, files),
+//! [`decode`] (native decoders: Debezium JSON into changes), [`change`] (the
 //! change model), [`plugin`] (the WebAssembly host that decodes and
-//! transforms).
+//! transforms), [`table`] (per-table buffer, key index, data and delete
+//! files), [`commit`] (row-delta snapshots, the SQL catalog, offsets),
+//! [`dlq`] (the dead-letter queue); [`config`] is the pipeline's TOML.
 
 pub mod change;
 pub mod commit;
 pub mod config;
+pub mod decode;
 pub mod dlq;
 pub mod plugin;
 pub mod source;

@@ -377,17 +377,26 @@ pub fn parse_decimal(text: &str, precision: u8, scale: u8) -> Option<i128> {
         return None;
     }
     let mut digits: String = format!("{int}{frac}");
-    let mut frac_len = frac.len() as i32 - exponent;
+    // i64: no overflow whatever the exponent.
+    let mut frac_len = frac.len() as i64 - i64::from(exponent);
     // Drop trailing zeros beyond the wanted scale; anything else would lose digits.
-    while frac_len > i32::from(scale) && digits.ends_with('0') {
+    while frac_len > i64::from(scale) && digits.ends_with('0') {
         digits.pop();
         frac_len -= 1;
     }
-    if frac_len > i32::from(scale) {
+    if frac_len > i64::from(scale) {
         return None;
     }
-    let zeros = usize::try_from(i32::from(scale) - frac_len).ok()?;
-    digits.extend(std::iter::repeat_n('0', zeros));
+    let zeros = i64::from(scale) - frac_len;
+    let significant = digits.trim_start_matches('0').len() as i64;
+    if significant == 0 {
+        return Some(0);
+    }
+    if significant + zeros > i64::from(precision) {
+        // Too many digits; also keeps `1e999999999` from allocating a gigabyte.
+        return None;
+    }
+    digits.extend(std::iter::repeat_n('0', usize::try_from(zeros).ok()?));
     let digits = digits.trim_start_matches('0');
     if digits.len() > usize::from(precision) {
         return None;
@@ -435,6 +444,14 @@ mod tests {
         assert_eq!(parse_decimal("1.255", 10, 2), None, "would round");
         assert_eq!(parse_decimal("123456789", 8, 0), None, "too many digits");
         assert_eq!(parse_decimal("abc", 8, 0), None);
+        assert_eq!(
+            parse_decimal("1e999999999", 38, 0),
+            None,
+            "no huge allocation"
+        );
+        assert_eq!(parse_decimal("1e-2147483648", 38, 0), None, "no overflow");
+        assert_eq!(parse_decimal("0e999999999", 38, 2), Some(0));
+        assert_eq!(parse_decimal("-0.000", 10, 2), Some(0));
         assert_eq!(format_decimal(1250, 2), "12.50");
         assert_eq!(format_decimal(-1, 2), "-0.01");
         assert_eq!(format_decimal(42, 0), "42");

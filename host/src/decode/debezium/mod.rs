@@ -1,0 +1,226 @@
+//! The native decoder of Debezium change events as Kafka Connect's
+//! `JsonConverter` writes them, with or without schema blocks.
+//!
+//! See the [module documentation of `decode`](crate::decode) for what a
+//! record becomes; this module holds the decoder and its configuration.
+
+mod envelope;
+mod key;
+mod logical;
+mod mongodb;
+mod raw;
+mod row;
+mod schema;
+mod source;
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::change::ColumnType;
+use crate::source::RawRecord;
+
+use super::{DecodeError, Decoded, Decoder, Part, SkipReason};
+
+pub use logical::{NumericTime, TimeUnit};
+
+use row::Context;
+use schema::{ParsedSchema, SchemaCache, TypeMap};
+
+/// How many distinct schemas the decoder keeps parsed before it clears its
+/// cache and starts over.
+pub const SCHEMA_CACHE_CAPACITY: usize = 1_024;
+
+/// What a table's configuration tells the Debezium decoder.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DebeziumConfig {
+    /// The target table as `namespace.name`. When `None`, each change names
+    /// the table from its source block: `schema.table` (PostgreSQL, SQL
+    /// Server, Oracle), `db.table` (MySQL), `db.collection` (MongoDB),
+    /// `__schema`/`__db` + `__table` (flattened rows), else the topic.
+    pub table: Option<String>,
+    /// The key columns. When `None`, the Kafka key's field names (`_id` for
+    /// MongoDB); a record without a key then has no key columns.
+    pub key: Option<Vec<String>>,
+    /// The target table's column types (the existing table's schema or
+    /// configured types). Without a schema block they decide each column's
+    /// type; with one, they only give VariableScaleDecimal columns a scale.
+    pub column_types: HashMap<String, ColumnType>,
+    /// How integers become timestamps and times when no schema block gives
+    /// their unit.
+    pub numeric_time: NumericTime,
+}
+
+/// The configuration in the form decoding uses.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    table: Option<String>,
+    key: Option<Vec<String>>,
+    types: TypeMap,
+    numeric: NumericTime,
+    /// The width of the last image built, to size the next one.
+    width: Cell<usize>,
+}
+
+impl Settings {
+    /// What converting values needs.
+    fn context(&self) -> Context<'_> {
+        Context {
+            types: &self.types,
+            numeric: self.numeric,
+            width: Some(&self.width),
+        }
+    }
+}
+
+/// Counts of what a decoder has seen, for metrics and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Records decoded into changes.
+    pub changes: u64,
+    /// Records skipped, by [`SkipReason`] in declaration order
+    /// (see [`DecodeStats::skipped`]).
+    skipped: [u64; SkipReason::ALL.len()],
+    /// Records that failed to decode.
+    pub errors: u64,
+}
+
+impl DecodeStats {
+    /// Records skipped for `reason`.
+    pub fn skipped(&self, reason: SkipReason) -> u64 {
+        self.skipped[reason as usize]
+    }
+}
+
+/// Decodes Debezium JSON records (MySQL, PostgreSQL, SQL Server, Oracle,
+/// MongoDB; envelopes with or without schema blocks; ExtractNewRecordState
+/// rows) into changes. One decoder serves one table configuration; it keeps
+/// a cache of parsed schemas, so reuse it across records.
+#[derive(Debug)]
+pub struct DebeziumDecoder {
+    settings: Settings,
+    cache: SchemaCache,
+    /// The last value schema seen, for the prefix fast path.
+    last_schema: Option<(Arc<str>, Arc<ParsedSchema>)>,
+    stats: DecodeStats,
+}
+
+impl DebeziumDecoder {
+    /// A decoder for a table configured by `config`.
+    pub fn new(config: DebeziumConfig) -> Self {
+        DebeziumDecoder {
+            settings: Settings {
+                table: config.table,
+                key: config.key,
+                types: config
+                    .column_types
+                    .into_iter()
+                    .map(|(name, ty)| (name.into_boxed_str(), ty))
+                    .collect(),
+                numeric: config.numeric_time,
+                width: Cell::new(16),
+            },
+            cache: SchemaCache::new(SCHEMA_CACHE_CAPACITY),
+            last_schema: None,
+            stats: DecodeStats::default(),
+        }
+    }
+
+    /// Decodes one record: its changes, the reason it carries none, or why
+    /// it belongs in the dead-letter queue.
+    pub fn decode(&mut self, record: &RawRecord) -> Result<Decoded, DecodeError> {
+        let result = self.decode_value(record);
+        match &result {
+            Ok(Decoded::Changes(_)) => self.stats.changes += 1,
+            Ok(Decoded::Skipped(reason)) => self.stats.skipped[*reason as usize] += 1,
+            Err(_) => self.stats.errors += 1,
+        }
+        result
+    }
+
+    /// What this decoder has seen so far.
+    pub fn stats(&self) -> &DecodeStats {
+        &self.stats
+    }
+
+    /// How many distinct schema blocks (key and value) were parsed: each
+    /// is parsed once while it stays in the cache.
+    pub fn schemas_parsed(&self) -> u64 {
+        self.cache.parsed()
+    }
+
+    fn decode_value(&mut self, record: &RawRecord) -> Result<Decoded, DecodeError> {
+        let Some(bytes) = record.value.as_deref() else {
+            return Ok(Decoded::Skipped(SkipReason::Tombstone));
+        };
+        let ctx = self.settings.context();
+        // Fast path: the same schema block as the last message, byte for
+        // byte, in JsonConverter's compact layout. The schema text is known
+        // valid, so only the payload is validated and parsed.
+        if let Some((schema_text, parsed)) = &self.last_schema {
+            let payload = raw::payload_after_schema(bytes, schema_text)
+                .and_then(|rest| std::str::from_utf8(rest).ok());
+            if let Some(text) = payload {
+                let parsed = parsed.clone();
+                match envelope::parse(text, Some(&parsed), &ctx) {
+                    // Not one JSON object (a null payload, trailing members):
+                    // the general path below decides.
+                    Err(DecodeError::InvalidJson { .. } | DecodeError::NotAnObject { .. }) => {}
+                    payload => {
+                        return envelope::decode(
+                            record,
+                            text,
+                            payload,
+                            Some(&parsed),
+                            &self.settings,
+                            &mut self.cache,
+                        );
+                    }
+                }
+            }
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::InvalidJson {
+            part: Part::Value,
+            message: e.to_string(),
+        })?;
+        if text.trim() == "null" {
+            return Ok(Decoded::Skipped(SkipReason::Tombstone));
+        }
+        let top = envelope::parse(text, None, &ctx);
+        let Some((schema, payload)) = top.as_ref().ok().and_then(|p| p.schema_wrapper()) else {
+            return envelope::decode(record, text, top, None, &self.settings, &mut self.cache);
+        };
+        let parsed = if raw::is_null(schema) {
+            None
+        } else {
+            let (schema_text, parsed) = self
+                .cache
+                .get_or_parse(schema.get(), &self.settings.types)
+                .map_err(|message| DecodeError::InvalidSchema {
+                    part: Part::Value,
+                    message,
+                })?;
+            self.last_schema = Some((schema_text, parsed.clone()));
+            Some(parsed)
+        };
+        if raw::is_null(payload) {
+            return Ok(Decoded::Skipped(SkipReason::Tombstone));
+        }
+        let text = payload.get();
+        let payload = envelope::parse(text, parsed.as_deref(), &ctx);
+        envelope::decode(
+            record,
+            text,
+            payload,
+            parsed.as_deref(),
+            &self.settings,
+            &mut self.cache,
+        )
+    }
+}
+
+impl Decoder for DebeziumDecoder {
+    fn decode(&mut self, record: &RawRecord) -> Result<Decoded, DecodeError> {
+        DebeziumDecoder::decode(self, record)
+    }
+}
