@@ -2,7 +2,8 @@
 # Runs every test of floe, from a fresh clone on a fresh machine: builds the
 # example plugins (Rust for wasm32-wasip2, Python with componentize-py), the
 # floe binary, then runs the Rust tests (cargo nextest, unit + end-to-end),
-# the doc tests and the Python SDK's tests.
+# the doc tests and the Python SDK's tests. As root it installs PostgreSQL
+# (Debian's package) for the SQL catalog's PostgreSQL test.
 #
 # `.ci/run` calls this script. Everything it needs it installs itself.
 set -euo pipefail
@@ -18,6 +19,19 @@ step "example plugins (Python, componentize-py)"
 bash scripts/build-python-plugins.sh
 step "floe binary"
 cargo build --release --locked -p floe
+
+step "PostgreSQL server binaries (the SQL catalog's PostgreSQL test)"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "PostgreSQL is not installed and this user cannot install it: the PostgreSQL catalog test will say it skipped" >&2
+    fi
+fi
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    export FLOE_TEST_POSTGRES=1 # now a missing server fails the test instead of skipping it
+fi
 
 step "Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then
