@@ -411,7 +411,15 @@ impl PipelineConfig {
             path: path.to_path_buf(),
             message,
         })?;
-        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let folder = std::fs::canonicalize(folder).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        config.resolve_paths(&folder);
         Ok(config)
     }
 

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch.
 
 mod plugin;
+mod run;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a pipeline: apply its source's change events to its Iceberg tables.
+    Run(run::RunArgs),
     /// Check, test and inspect WebAssembly plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -45,5 +48,6 @@ pub fn init_logging(verbose: u8) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plugin(command) => plugin::run(command),
+        Command::Run(args) => run::run(args),
     }
 }
