@@ -409,7 +409,8 @@ impl PipelineConfig {
         })?;
         config.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_path_buf(),
-            message,
+            // One line: some messages (regex errors) draw a caret under the pattern.
+            message: message.split_whitespace().collect::<Vec<_>>().join(" "),
         })?;
         let folder = path
             .parent()

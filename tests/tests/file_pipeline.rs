@@ -1,0 +1,430 @@
+//! `floe run` over a file of Debezium events, as a user runs it: randomized
+//! inserts, updates, deletes, primary-key changes, partition moves,
+//! truncates, redelivered ranges and poison records; the process killed with
+//! SIGKILL at random moments and restarted; the file rerun and then
+//! extended. The table, read by PyIceberg and by DuckDB, must equal an
+//! oracle; the DLQ must hold each poison record exactly once.
+
+mod iceberg_common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use floe_tests::floe_bin;
+use iceberg_common::{TestCatalog, python};
+use serde_json::{Value as Json, json};
+
+const TOPIC: &str = "dbserver1.shop.accounts";
+const TABLE: &str = "shop.accounts";
+
+/// A tiny deterministic generator (no dependency needed for test data).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A CDC stream: the file's lines, and after each line the table an
+/// uninterrupted run must produce, and the offsets of poison lines.
+struct Stream {
+    lines: Vec<String>,
+    oracle: Vec<BTreeMap<i64, Json>>,
+    poison: Vec<i64>,
+}
+
+fn row(rng: &mut Lcg, id: i64) -> Json {
+    let regions = ["eu", "us", "apac"];
+    json!({
+        "id": id,
+        "name": format!("account-{id}-{}", rng.below(1000)),
+        "amount": rng.below(1_000_000) as i64 - 500_000,
+        "region": regions[rng.below(3) as usize],
+    })
+}
+
+fn event(op: &str, before: Option<&Json>, after: Option<&Json>, key: Option<i64>) -> String {
+    let value = json!({"op": op, "before": before, "after": after, "source": {"ts_ms": 1_700_000_000_000i64}});
+    let key = key.map(|id| json!({"id": id}));
+    json!({"key": key, "value": value}).to_string()
+}
+
+fn generate(seed: u64, count: usize) -> Stream {
+    let mut rng = Lcg(seed);
+    let mut live: BTreeMap<i64, Json> = BTreeMap::new();
+    let mut stream = Stream {
+        lines: Vec::new(),
+        oracle: Vec::new(),
+        poison: Vec::new(),
+    };
+    let mut next_id = 1i64;
+    let push = |stream: &mut Stream, line: String, live: &BTreeMap<i64, Json>, poison: bool| {
+        if poison {
+            stream.poison.push(stream.lines.len() as i64);
+        }
+        stream.lines.push(line);
+        stream.oracle.push(live.clone());
+    };
+    while stream.lines.len() < count {
+        let pick = rng.below(1000);
+        let some_live = |rng: &mut Lcg, live: &BTreeMap<i64, Json>| {
+            live.keys()
+                .nth(rng.below(live.len() as u64) as usize)
+                .copied()
+        };
+        match pick {
+            0..=299 => {
+                let id = next_id;
+                next_id += 1;
+                let after = row(&mut rng, id);
+                live.insert(id, after.clone());
+                let op = if pick < 250 { "c" } else { "r" };
+                push(
+                    &mut stream,
+                    event(op, None, Some(&after), Some(id)),
+                    &live,
+                    false,
+                );
+            }
+            300..=699 if !live.is_empty() => {
+                let id = some_live(&mut rng, &live).unwrap();
+                let before = live[&id].clone();
+                let after = row(&mut rng, id); // a new region is a partition move
+                live.insert(id, after.clone());
+                push(
+                    &mut stream,
+                    event("u", Some(&before), Some(&after), Some(id)),
+                    &live,
+                    false,
+                );
+            }
+            700..=819 if !live.is_empty() => {
+                let id = some_live(&mut rng, &live).unwrap();
+                let before = live.remove(&id).unwrap();
+                push(
+                    &mut stream,
+                    event("d", Some(&before), None, Some(id)),
+                    &live,
+                    false,
+                );
+            }
+            820..=869 if !live.is_empty() => {
+                // A primary-key change: Debezium sends a delete of the old key and a create of the new one.
+                let old = some_live(&mut rng, &live).unwrap();
+                let before = live.remove(&old).unwrap();
+                push(
+                    &mut stream,
+                    event("d", Some(&before), None, Some(old)),
+                    &live,
+                    false,
+                );
+                let id = next_id;
+                next_id += 1;
+                let mut after = before.clone();
+                after["id"] = json!(id);
+                live.insert(id, after.clone());
+                push(
+                    &mut stream,
+                    event("c", None, Some(&after), Some(id)),
+                    &live,
+                    false,
+                );
+            }
+            870..=873 => {
+                live.clear();
+                push(&mut stream, event("t", None, None, None), &live, false);
+            }
+            874..=919 => {
+                let poison =
+                    match rng.below(4) {
+                        0 => "{\"key\": {\"id\": 1}, \"value\": {\"op\": \"c\", \"after\": "
+                            .to_string(),
+                        1 => json!({"key": {"id": 1}, "value": {"after": {"id": 1}}}).to_string(),
+                        2 => json!({"key": {"id": 1}, "value": {"op": "c", "before": null}})
+                            .to_string(),
+                        _ => json!({"key": {"id": 1}, "value": {"op": "x", "after": {"id": 1}}})
+                            .to_string(),
+                    };
+                push(&mut stream, poison, &live, true);
+            }
+            920..=959 if stream.lines.len() > 10 => {
+                // A redelivered range: the last few records again, in order.
+                let from = stream.lines.len() - 1 - rng.below(5) as usize;
+                let replay: Vec<(String, bool)> = (from..stream.lines.len())
+                    .map(|i| (stream.lines[i].clone(), stream.poison.contains(&(i as i64))))
+                    .collect();
+                for (line, poison) in replay {
+                    apply_to_oracle(&line, &mut live);
+                    push(&mut stream, line, &live, poison);
+                }
+            }
+            960..=999 => {
+                // A tombstone after a delete: counted, not written.
+                push(
+                    &mut stream,
+                    json!({"key": {"id": 1}, "value": null}).to_string(),
+                    &live,
+                    false,
+                );
+            }
+            _ => {}
+        }
+    }
+    stream.lines.truncate(count);
+    stream.oracle.truncate(count);
+    stream.poison.retain(|&p| (p as usize) < count);
+    stream
+}
+
+/// Applies a redelivered line to the oracle, as a sequential reader would.
+fn apply_to_oracle(line: &str, live: &mut BTreeMap<i64, Json>) {
+    let Ok(doc) = serde_json::from_str::<Json>(line) else {
+        return;
+    };
+    let value = &doc["value"];
+    match value["op"].as_str() {
+        Some("c" | "r" | "u") if value["after"].is_object() => {
+            live.insert(
+                value["after"]["id"].as_i64().unwrap(),
+                value["after"].clone(),
+            );
+        }
+        Some("d") => {
+            live.remove(&value["before"]["id"].as_i64().unwrap());
+        }
+        Some("t") => live.clear(),
+        _ => {}
+    }
+}
+
+fn write_config(dir: &Path, catalog: &TestCatalog, max_records: usize) -> std::path::PathBuf {
+    let config = format!(
+        r#"pipeline = "accounts-cdc"
+[catalog]
+kind = "sql"
+uri = "{uri}"
+warehouse = "{warehouse}"
+name = "{name}"
+[source]
+kind = "file"
+path = "events.jsonl"
+topic = "{TOPIC}"
+[commit]
+interval_ms = 600000
+max_records = {max_records}
+[dlq]
+path = "dlq"
+[[tables]]
+topics = ["{TOPIC}"]
+table = "{TABLE}"
+key = ["id"]
+partition_by = ["region"]
+create = true
+"#,
+        uri = catalog.config.uri,
+        warehouse = catalog.config.warehouse,
+        name = catalog.config.name,
+    );
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+fn write_events(dir: &Path, lines: &[String]) {
+    std::fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+}
+
+fn floe_run(config: &Path) -> Command {
+    let mut command = Command::new(floe_bin());
+    command
+        .args(["run", "--config"])
+        .arg(config)
+        .env("FLOE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts `floe run` and kills it with SIGKILL after `after`, if it is still running.
+fn run_and_kill(config: &Path, after: Duration) -> bool {
+    let mut child = floe_run(config).spawn().unwrap();
+    let started = Instant::now();
+    while started.elapsed() < after {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    true
+}
+
+fn run_to_end(config: &Path) -> String {
+    let output = floe_run(config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "floe run failed: {stderr}");
+    stderr
+}
+
+fn sorted(rows: &Json) -> Vec<Json> {
+    let mut rows = rows.as_array().expect("rows").clone();
+    rows.sort_by_key(|r| r["id"].as_i64());
+    rows
+}
+
+fn dlq_offsets(dir: &Path) -> Vec<i64> {
+    let code = format!(
+        "import glob, json, pyarrow.parquet as pq\nfiles = glob.glob({:?} + '/**/*.parquet', recursive=True)\noffsets = [o for f in files for o in pq.read_table(f).column('offset').to_pylist()]\nprint(json.dumps(sorted(offsets)))",
+        dir.join("dlq").display().to_string()
+    );
+    let output = Command::new(python()).args(["-c", &code]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn check(catalog: &TestCatalog, dir: &Path, stream: &Stream, upto: usize, context: &str) -> Json {
+    let read = catalog.read(TABLE);
+    let expected: Vec<Json> = stream.oracle[upto - 1].values().cloned().collect();
+    assert_eq!(
+        sorted(&read["pyiceberg"]),
+        expected,
+        "{context}: PyIceberg sees the oracle"
+    );
+    assert_eq!(
+        sorted(&read["duckdb"]),
+        expected,
+        "{context}: DuckDB sees the oracle"
+    );
+    let equality_deletes = read["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["content"] == 2)
+        .count();
+    assert_eq!(equality_deletes, 0, "{context}: no equality delete files");
+    let poison: Vec<i64> = stream
+        .poison
+        .iter()
+        .copied()
+        .filter(|&p| (p as usize) < upto)
+        .collect();
+    assert_eq!(
+        dlq_offsets(dir),
+        poison,
+        "{context}: the DLQ holds each poison record once"
+    );
+    let offsets: Json =
+        serde_json::from_str(read["summary"]["floe.offsets"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        offsets,
+        json!({ (TOPIC): {"0": upto} }),
+        "{context}: the snapshot records the next offset"
+    );
+    read
+}
+
+#[test]
+fn a_file_is_applied_exactly_once_across_kill_9_reruns_and_growth() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let stream = generate(0x5eed, 3000);
+    assert!(
+        stream.poison.len() > 20,
+        "the stream has poison records: {}",
+        stream.poison.len()
+    );
+    let config = write_config(dir.path(), &catalog, 150);
+
+    // The first 2,000 records, with the process killed at random moments.
+    write_events(dir.path(), &stream.lines[..2000]);
+    let mut rng = Lcg(7);
+    let mut kills = 0;
+    for _ in 0..12 {
+        if run_and_kill(&config, Duration::from_millis(20 + rng.below(400))) {
+            kills += 1;
+        }
+    }
+    let summary = run_to_end(&config);
+    println!("killed {kills} times; last run: {summary}");
+    let read = check(&catalog, dir.path(), &stream, 2000, "after kills");
+    let snapshots = read["snapshots"].clone();
+
+    // Rerunning the same file changes nothing.
+    run_to_end(&config);
+    let again = check(&catalog, dir.path(), &stream, 2000, "rerun");
+    assert_eq!(
+        again["snapshots"], snapshots,
+        "a rerun on the same file commits no snapshot"
+    );
+
+    // A longer file resumes where the table stopped, through more kills.
+    write_events(dir.path(), &stream.lines);
+    for _ in 0..6 {
+        run_and_kill(&config, Duration::from_millis(20 + rng.below(300)));
+    }
+    run_to_end(&config);
+    check(&catalog, dir.path(), &stream, 3000, "after growth");
+}
+
+#[test]
+fn configuration_errors_exit_2_with_one_message_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let good = std::fs::read_to_string(write_config(dir.path(), &catalog, 100)).unwrap();
+    write_events(dir.path(), &generate(1, 50).lines);
+    let cases = [
+        (
+            good.replace("max_records", "max_recordz"),
+            "unknown field `max_recordz`",
+        ),
+        (
+            good.replace("pipeline = \"accounts-cdc\"\n", ""),
+            "missing field `pipeline`",
+        ),
+        (
+            good.replace("topics = [", "topic_pattern = \"(\"\ntopics = ["),
+            "topic_pattern",
+        ),
+        (
+            good.replace(&catalog.config.uri, "postgres://floe@127.0.0.1:1/nothing"),
+            "catalog postgres://",
+        ),
+        (
+            good.replace("path = \"events.jsonl\"", "path = \"missing.jsonl\""),
+            "missing.jsonl",
+        ),
+    ];
+    for (text, wanted) in cases {
+        let config = dir.path().join("bad.toml");
+        std::fs::write(&config, &text).unwrap();
+        let output = floe_run(&config).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{wanted}: {stderr}");
+        assert!(stderr.contains(wanted), "wanted `{wanted}` in: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one message: {stderr}");
+        assert!(
+            !dir.path().join("dlq").exists(),
+            "{wanted}: nothing written"
+        );
+        assert!(
+            !dir.path().join("warehouse").join("shop").exists(),
+            "{wanted}: no table created"
+        );
+    }
+}
