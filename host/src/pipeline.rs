@@ -69,7 +69,12 @@ struct TableRun {
 }
 
 /// A running pipeline.
+///
+/// Catalog and table I/O is async and runs on the pipeline's own runtime;
+/// decoding and plugin calls run outside it (wasmtime-wasi's synchronous
+/// bindings drive their own and must not be nested in another).
 pub struct Pipeline {
+    runtime: tokio::runtime::Runtime,
     config: PipelineConfig,
     tables: Vec<TableRun>,
     dlq: DlqWriter,
@@ -82,15 +87,19 @@ impl Pipeline {
     /// Connects to the catalog, loads the plugins and opens every table
     /// (rebuilding its key index). Any failure here is a
     /// [`PipelineError::Setup`]: nothing has been written.
-    pub async fn open(config: PipelineConfig) -> Result<Self, PipelineError> {
+    pub fn open(config: PipelineConfig) -> Result<Self, PipelineError> {
         let setup = |e: String| PipelineError::Setup(e);
-        let catalog = SqlCatalog::connect(&catalog::CatalogConfig {
-            name: config.catalog.name.clone(),
-            uri: config.catalog.uri.clone(),
-            warehouse: config.catalog.warehouse.clone(),
-        })
-        .await
-        .map_err(|e| setup(format!("catalog {}: {e}", config.catalog.uri)))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| setup(format!("starting the async runtime: {e}")))?;
+        let catalog = runtime
+            .block_on(SqlCatalog::connect(&catalog::CatalogConfig {
+                name: config.catalog.name.clone(),
+                uri: config.catalog.uri.clone(),
+                warehouse: config.catalog.warehouse.clone(),
+            }))
+            .map_err(|e| setup(format!("catalog {}: {e}", config.catalog.uri)))?;
         let (registry, reload) = match &config.plugins.dir {
             Some(dir) => {
                 let cache = config
@@ -112,9 +121,16 @@ impl Pipeline {
         };
         let mut tables = Vec::with_capacity(config.tables.len());
         for table in &config.tables {
-            tables.push(open_table(&config, table, &catalog, registry.as_ref()).await?);
+            tables.push(open_table(
+                &runtime,
+                &config,
+                table,
+                &catalog,
+                registry.as_ref(),
+            )?);
         }
         Ok(Pipeline {
+            runtime,
             dlq: DlqWriter::new(config.dlq.path.clone()),
             config,
             tables,
@@ -126,7 +142,7 @@ impl Pipeline {
 
     /// Runs a file source to its end, committing every window, and returns
     /// what it did.
-    pub async fn run_to_end(mut self) -> Result<RunSummary, PipelineError> {
+    pub fn run_to_end(mut self) -> Result<RunSummary, PipelineError> {
         let SourceConfig::File { path, topic } = self.config.source.clone() else {
             return Err(PipelineError::Setup(
                 "only `[source] kind = \"file\"` runs to an end; Kafka sources stream".into(),
@@ -168,11 +184,11 @@ impl Pipeline {
                 self.process(table, &batch);
             }
             if self.buffered >= max_records || window_started.elapsed() >= interval {
-                self.commit().await?;
+                self.commit()?;
                 window_started = Instant::now();
             }
         }
-        self.commit().await?;
+        self.commit()?;
         Ok(self.summary)
     }
 
@@ -278,7 +294,7 @@ impl Pipeline {
     }
 
     /// Commits the window: DLQ files first, then one snapshot per table.
-    async fn commit(&mut self) -> Result<(), PipelineError> {
+    fn commit(&mut self) -> Result<(), PipelineError> {
         for run in &mut self.tables {
             for ((topic, partition), letters) in std::mem::take(&mut run.dead) {
                 let start = run
@@ -293,10 +309,9 @@ impl Pipeline {
                 tracing::info!(table = %run.name, records = letters.len(), file = %path.display(), "dead letters written");
             }
             let started = Instant::now();
-            let report = run
-                .writer
-                .commit(&run.consumed, &run.plugins)
-                .await
+            let report = self
+                .runtime
+                .block_on(run.writer.commit(&run.consumed, &run.plugins))
                 .map_err(|e| PipelineError::Run(format!("committing {}: {e}", run.name)))?;
             if let Some(report) = report {
                 log_commit(&run.name, &report, started.elapsed());
@@ -312,7 +327,8 @@ impl Pipeline {
     }
 }
 
-async fn open_table(
+fn open_table(
+    runtime: &tokio::runtime::Runtime,
     config: &PipelineConfig,
     table: &TableConfig,
     catalog: &SqlCatalog,
@@ -325,8 +341,8 @@ async fn open_table(
     options.create = table.create;
     options.partition = table.partition_by.clone();
     options.key = table.key.clone().unwrap_or_default();
-    let writer = TableWriter::open(catalog.clone(), ident, options)
-        .await
+    let writer = runtime
+        .block_on(TableWriter::open(catalog.clone(), ident, options))
         .map_err(|e| setup(e.to_string()))?;
     let plugin_stage = |name: &str| -> Result<&Arc<PluginRegistry>, PipelineError> {
         registry.ok_or_else(|| setup(format!("plugin `{name}` needs `[plugins] dir`")))

@@ -428,3 +428,65 @@ fn configuration_errors_exit_2_with_one_message_and_write_nothing() {
         );
     }
 }
+
+#[test]
+fn plugins_in_the_chain_mask_columns_and_send_trapped_records_to_the_dlq() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(floe_tests::plugin_path("mask"), plugins.join("mask.wasm")).unwrap();
+    std::fs::copy(
+        floe_tests::test_guest_path("trap"),
+        plugins.join("trap.wasm"),
+    )
+    .unwrap();
+    let mut lines = Vec::new();
+    let mut rng = Lcg(3);
+    let mut expected = BTreeMap::new();
+    for id in 1..=40i64 {
+        let after = row(&mut rng, id);
+        lines.push(event("c", None, Some(&after), Some(id)));
+        if id % 10 != 7 {
+            expected.insert(id, after);
+        }
+    }
+    write_events(dir.path(), &lines);
+    let config = write_config(dir.path(), &catalog, 1000);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "create = true\n",
+        "create = true\ntransforms = [\n  { plugin = \"mask\", config = { columns = \"name\", salt = \"s3cret\" } },\n  { plugin = \"trap\", config = { trap_on = \"7,17,27,37\" } },\n]\n",
+    ) + &format!(
+        "[plugins]\ndir = \"plugins\"\nhot_reload = false\ncache_dir = {:?}\n",
+        floe_tests::workspace_root().join("target/floe-test-cache").display().to_string()
+    );
+    std::fs::write(&config, text).unwrap();
+    run_to_end(&config);
+
+    let read = catalog.read(TABLE);
+    let rows = sorted(&read["pyiceberg"]);
+    assert_eq!(rows.len(), expected.len());
+    for (row, original) in rows.iter().zip(expected.values()) {
+        assert_eq!(row["id"], original["id"]);
+        assert_eq!(
+            row["amount"], original["amount"],
+            "unmasked columns as they were"
+        );
+        let name = row["name"].as_str().unwrap();
+        assert_ne!(name, original["name"].as_str().unwrap());
+        assert_eq!(name.len(), 64, "a SHA-256 hex digest: {name}");
+    }
+    assert_eq!(
+        dlq_offsets(dir.path()),
+        vec![6, 16, 26, 36],
+        "ids 7, 17, 27, 37 (offsets 6, 16, 26, 36) trapped"
+    );
+    let plugins: Json =
+        serde_json::from_str(read["summary"]["floe.plugins"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        plugins["mask"].as_str().map(str::len),
+        Some(64),
+        "the snapshot names the mask version: {plugins}"
+    );
+    assert!(plugins.get("trap").is_some(), "{plugins}");
+}

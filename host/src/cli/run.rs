@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use floe::config::PipelineConfig;
 use floe::pipeline::{Pipeline, PipelineError};
@@ -25,34 +24,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let pipeline = match Pipeline::open(config).await {
-            Ok(pipeline) => pipeline,
-            Err(error) => {
-                eprintln!("floe: {error}");
-                return Ok(ExitCode::from(2));
-            }
-        };
-        match pipeline.run_to_end().await {
-            Ok(summary) => {
-                eprintln!(
-                    "floe: {} records read, {} skipped (no row change), {} to the dead-letter queue, {} snapshots committed",
-                    summary.records, summary.skipped, summary.dead_letters, summary.snapshots
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(PipelineError::Setup(message)) => {
-                eprintln!("floe: {message}");
-                Ok(ExitCode::from(2))
-            }
-            Err(PipelineError::Run(message)) => {
-                eprintln!("floe: {message}");
-                Ok(ExitCode::from(1))
-            }
+    let pipeline = match Pipeline::open(config) {
+        Ok(pipeline) => pipeline,
+        Err(error) => {
+            eprintln!("floe: {error}");
+            return Ok(ExitCode::from(2));
         }
-    })
+    };
+    match pipeline.run_to_end() {
+        Ok(summary) => {
+            eprintln!(
+                "floe: {} records read, {} skipped (no row change), {} to the dead-letter queue, {} snapshots committed",
+                summary.records, summary.skipped, summary.dead_letters, summary.snapshots
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(PipelineError::Setup(message)) => {
+            eprintln!("floe: {message}");
+            Ok(ExitCode::from(2))
+        }
+        Err(PipelineError::Run(message)) => {
+            eprintln!("floe: {message}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
