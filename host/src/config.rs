@@ -264,8 +264,9 @@ pub struct TableConfig {
     /// Create the table from the first change's schema if it does not exist.
     #[serde(default)]
     pub create: bool,
-    /// Column types for messages without a schema block (`schemas.enable=false`)
-    /// when the table does not exist yet: column → Iceberg type.
+    /// Column types for messages without a schema block (`schemas.enable=false`):
+    /// column → Iceberg type. They add to the existing table's types (and win
+    /// where both name a column); for a table `create` makes, they are the types.
     #[serde(default)]
     pub types: BTreeMap<String, String>,
     /// The decoder: `debezium` (native, the default) or a decoder plugin's name.

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::change::ColumnType;
 use crate::commit::Offsets;
 use crate::commit::catalog::{self, SqlCatalog};
 use crate::config::{PipelineConfig, SourceConfig, TableConfig};
@@ -20,6 +21,7 @@ use crate::decode::{DebeziumConfig, DebeziumDecoder, Decoded};
 use crate::dlq::{DeadLetter, DlqStage, DlqWriter};
 use crate::plugin::{DecodeStage, HotReload, PluginEngine, PluginRegistry, TransformStage};
 use crate::source::{FileSource, RawRecord};
+use crate::table::schema::column_type;
 use crate::table::{CommitReport, TableOptions, TableWriter};
 
 /// Why a pipeline cannot start or go on.
@@ -347,6 +349,17 @@ fn open_table(
     let plugin_stage = |name: &str| -> Result<&Arc<PluginRegistry>, PipelineError> {
         registry.ok_or_else(|| setup(format!("plugin `{name}` needs `[plugins] dir`")))
     };
+    // Schemaless messages take the existing table's types; `types` in the
+    // configuration adds to them and wins where both name a column.
+    let mut column_types: HashMap<String, ColumnType> = HashMap::new();
+    if let Some(loaded) = writer.table() {
+        for field in loaded.metadata.current_schema().as_struct().fields() {
+            if let Some(ty) = column_type(&field.field_type) {
+                column_types.insert(field.name.clone(), ty);
+            }
+        }
+    }
+    column_types.extend(table.column_types());
     let decoder = match &table.decoder {
         Some(step) if step.plugin != "debezium" => {
             let registry = plugin_stage(&step.plugin)?;
@@ -358,7 +371,7 @@ fn open_table(
         _ => TableDecoder::Debezium(Box::new(DebeziumDecoder::new(DebeziumConfig {
             table: Some(table.table.clone()),
             key: table.key.clone(),
-            column_types: table.column_types().into_iter().collect(),
+            column_types,
             ..DebeziumConfig::default()
         }))),
     };
