@@ -6,15 +6,15 @@
 //! oracle; the DLQ must hold each poison record exactly once.
 
 mod iceberg_common;
+mod pipeline_common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use floe_tests::floe_bin;
-use iceberg_common::{TestCatalog, python};
+use iceberg_common::TestCatalog;
+use pipeline_common::{dead_letters, floe_run, run_to_end, sorted, write_config, write_events};
 use serde_json::{Value as Json, json};
 
 const TOPIC: &str = "dbserver1.shop.accounts";
@@ -208,52 +208,24 @@ fn apply_to_oracle(line: &str, live: &mut BTreeMap<i64, Json>) {
     }
 }
 
-fn write_config(dir: &Path, catalog: &TestCatalog, max_records: usize) -> std::path::PathBuf {
-    let config = format!(
-        r#"pipeline = "accounts-cdc"
-[catalog]
-kind = "sql"
-uri = "{uri}"
-warehouse = "{warehouse}"
-name = "{name}"
-[source]
-kind = "file"
-path = "events.jsonl"
-topic = "{TOPIC}"
-[commit]
-interval_ms = 600000
-max_records = {max_records}
-[dlq]
-path = "dlq"
-[[tables]]
-topics = ["{TOPIC}"]
-table = "{TABLE}"
-key = ["id"]
-partition_by = ["region"]
-create = true
-"#,
-        uri = catalog.config.uri,
-        warehouse = catalog.config.warehouse,
-        name = catalog.config.name,
-    );
-    let path = dir.join("pipeline.toml");
-    std::fs::write(&path, config).unwrap();
-    path
+/// The offsets in the dead-letter queue.
+fn dlq_offsets(dir: &Path) -> Vec<i64> {
+    dead_letters(dir)
+        .into_iter()
+        .map(|(offset, _, _)| offset)
+        .collect()
 }
 
-fn write_events(dir: &Path, lines: &[String]) {
-    std::fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
-}
-
-fn floe_run(config: &Path) -> Command {
-    let mut command = Command::new(floe_bin());
-    command
-        .args(["run", "--config"])
-        .arg(config)
-        .env("FLOE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    command
+/// The configuration of these tests: `accounts` partitioned by region, created by floe.
+fn config(dir: &Path, catalog: &TestCatalog, max_records: usize) -> std::path::PathBuf {
+    write_config(
+        dir,
+        catalog,
+        TOPIC,
+        TABLE,
+        max_records,
+        "partition_by = [\"region\"]\ncreate = true",
+    )
 }
 
 /// Starts `floe run` and kills it with SIGKILL after `after`, if it is still running.
@@ -269,33 +241,6 @@ fn run_and_kill(config: &Path, after: Duration) -> bool {
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     true
-}
-
-fn run_to_end(config: &Path) -> String {
-    let output = floe_run(config).output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "floe run failed: {stderr}");
-    stderr
-}
-
-fn sorted(rows: &Json) -> Vec<Json> {
-    let mut rows = rows.as_array().expect("rows").clone();
-    rows.sort_by_key(|r| r["id"].as_i64());
-    rows
-}
-
-fn dlq_offsets(dir: &Path) -> Vec<i64> {
-    let code = format!(
-        "import glob, json, pyarrow.parquet as pq\nfiles = glob.glob({:?} + '/**/*.parquet', recursive=True)\noffsets = [o for f in files for o in pq.read_table(f).column('offset').to_pylist()]\nprint(json.dumps(sorted(offsets)))",
-        dir.join("dlq").display().to_string()
-    );
-    let output = Command::new(python()).args(["-c", &code]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn check(catalog: &TestCatalog, dir: &Path, stream: &Stream, upto: usize, context: &str) -> Json {
@@ -349,7 +294,7 @@ fn a_file_is_applied_exactly_once_across_kill_9_reruns_and_growth() {
         "the stream has poison records: {}",
         stream.poison.len()
     );
-    let config = write_config(dir.path(), &catalog, 150);
+    let config = config(dir.path(), &catalog, 150);
 
     // The first 2,000 records, with the process killed at random moments.
     write_events(dir.path(), &stream.lines[..2000]);
@@ -386,7 +331,7 @@ fn a_file_is_applied_exactly_once_across_kill_9_reruns_and_growth() {
 fn configuration_errors_exit_2_with_one_message_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = TestCatalog::new(dir.path());
-    let good = std::fs::read_to_string(write_config(dir.path(), &catalog, 100)).unwrap();
+    let good = std::fs::read_to_string(config(dir.path(), &catalog, 100)).unwrap();
     write_events(dir.path(), &generate(1, 50).lines);
     let cases = [
         (
@@ -394,7 +339,7 @@ fn configuration_errors_exit_2_with_one_message_and_write_nothing() {
             "unknown field `max_recordz`",
         ),
         (
-            good.replace("pipeline = \"accounts-cdc\"\n", ""),
+            good.replace("pipeline = \"test-cdc\"\n", ""),
             "missing field `pipeline`",
         ),
         (
@@ -452,7 +397,7 @@ fn plugins_in_the_chain_mask_columns_and_send_trapped_records_to_the_dlq() {
         }
     }
     write_events(dir.path(), &lines);
-    let config = write_config(dir.path(), &catalog, 1000);
+    let config = config(dir.path(), &catalog, 1000);
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "create = true\n",
         "create = true\ntransforms = [\n  { plugin = \"mask\", config = { columns = \"name\", salt = \"s3cret\" } },\n  { plugin = \"trap\", config = { trap_on = \"7,17,27,37\" } },\n]\n",

@@ -8,13 +8,13 @@
 //! the poison record and a rerun must change nothing.
 
 mod iceberg_common;
+mod pipeline_common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use floe_tests::floe_bin;
-use iceberg_common::{TestCatalog, decimal2, python};
+use iceberg_common::{TestCatalog, decimal2};
+use pipeline_common::{dead_letters, run_to_end, sorted, write_config};
 use serde_json::{Value as Json, json};
 
 const TOPIC: &str = "dbserver1.shop.items";
@@ -279,73 +279,9 @@ fn events() -> (Vec<String>, BTreeMap<i64, Json>, i64) {
     (lines, oracle, poison)
 }
 
-fn write_config(dir: &Path, catalog: &TestCatalog) -> PathBuf {
+fn config(dir: &Path, catalog: &TestCatalog) -> PathBuf {
     // No `types`: the existing table's schema types the schemaless values.
-    let config = format!(
-        r#"pipeline = "items-cdc"
-[catalog]
-kind = "sql"
-uri = "{uri}"
-warehouse = "{warehouse}"
-name = "{name}"
-[source]
-kind = "file"
-path = "events.jsonl"
-topic = "{TOPIC}"
-[commit]
-interval_ms = 600000
-max_records = 4
-[dlq]
-path = "dlq"
-[[tables]]
-topics = ["{TOPIC}"]
-table = "{TABLE}"
-key = ["id"]
-create = false
-"#,
-        uri = catalog.config.uri,
-        warehouse = catalog.config.warehouse,
-        name = catalog.config.name,
-    );
-    let path = dir.join("pipeline.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
-
-fn run_to_end(config: &Path) -> String {
-    let output = Command::new(floe_bin())
-        .args(["run", "--config"])
-        .arg(config)
-        .current_dir(config.parent().unwrap())
-        .env("FLOE_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "floe run failed: {stderr}");
-    stderr
-}
-
-/// (offset, stage, reason) of every dead letter, by offset.
-fn dead_letters(dir: &Path) -> Vec<(i64, String, String)> {
-    let code = format!(
-        "import glob, json, pyarrow.parquet as pq\nfiles = glob.glob({:?} + '/**/*.parquet', recursive=True)\nout = []\nfor f in files:\n    t = pq.read_table(f).to_pydict()\n    out += list(zip(t['offset'], t['stage'], t['_dlq_reason']))\nprint(json.dumps(sorted(out)))",
-        dir.join("dlq").display().to_string()
-    );
-    let output = Command::new(python()).args(["-c", &code]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn sorted(rows: &Json) -> Vec<Json> {
-    let mut rows = rows.as_array().expect("rows").clone();
-    rows.sort_by_key(|r| r["id"].as_i64());
-    rows
+    write_config(dir, catalog, TOPIC, TABLE, 4, "create = false")
 }
 
 fn assert_rows(read: &Json, oracle: &BTreeMap<i64, Json>, context: &str) {
@@ -391,7 +327,7 @@ fn floe_continues_a_table_pyiceberg_wrote_from_schemaless_messages() {
     // floe continues it from a file of schemaless Debezium events.
     let (lines, oracle, poison) = events();
     std::fs::write(dir.path().join("events.jsonl"), lines.join("\n") + "\n").unwrap();
-    let config = write_config(dir.path(), &catalog);
+    let config = config(dir.path(), &catalog);
     let stderr = run_to_end(&config);
     println!("floe run: {stderr}");
 

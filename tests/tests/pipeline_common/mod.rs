@@ -1,0 +1,102 @@
+//! What the `floe run` tests share: a pipeline configuration over a test
+//! catalog, running the binary, and reading the dead-letter queue.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use floe_tests::floe_bin;
+use serde_json::Value as Json;
+
+use crate::iceberg_common::{TestCatalog, python};
+
+/// Writes `<dir>/pipeline.toml`: a file source `events.jsonl` standing for
+/// `topic`, one table `table` keyed by `id`, commits every `max_records`,
+/// the DLQ in `<dir>/dlq`; `table_extra` adds keys to the `[[tables]]` entry.
+pub fn write_config(
+    dir: &Path,
+    catalog: &TestCatalog,
+    topic: &str,
+    table: &str,
+    max_records: usize,
+    table_extra: &str,
+) -> PathBuf {
+    let config = format!(
+        r#"pipeline = "test-cdc"
+[catalog]
+kind = "sql"
+uri = "{uri}"
+warehouse = "{warehouse}"
+name = "{name}"
+[source]
+kind = "file"
+path = "events.jsonl"
+topic = "{topic}"
+[commit]
+interval_ms = 600000
+max_records = {max_records}
+[dlq]
+path = "dlq"
+[[tables]]
+topics = ["{topic}"]
+table = "{table}"
+key = ["id"]
+{table_extra}
+"#,
+        uri = catalog.config.uri,
+        warehouse = catalog.config.warehouse,
+        name = catalog.config.name,
+    );
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// Writes the lines of `<dir>/events.jsonl`.
+pub fn write_events(dir: &Path, lines: &[String]) {
+    std::fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+}
+
+/// `floe run --config <config>`, quiet but for warnings, stderr captured.
+pub fn floe_run(config: &Path) -> Command {
+    let mut command = Command::new(floe_bin());
+    command
+        .args(["run", "--config"])
+        .arg(config)
+        .env("FLOE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `floe run` to the end of its file, asserting it succeeds; returns its stderr.
+pub fn run_to_end(config: &Path) -> String {
+    let output = floe_run(config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "floe run failed: {stderr}");
+    stderr
+}
+
+/// (offset, stage, reason) of every dead letter under `<dir>/dlq`, by offset,
+/// read with pyarrow as a user would.
+pub fn dead_letters(dir: &Path) -> Vec<(i64, String, String)> {
+    let code = format!(
+        "import glob, json, pyarrow.parquet as pq\nfiles = glob.glob({:?} + '/**/*.parquet', recursive=True)\nout = []\nfor f in files:\n    t = pq.read_table(f).to_pydict()\n    out += list(zip(t['offset'], t['stage'], t['_dlq_reason']))\nprint(json.dumps(sorted(out)))",
+        dir.join("dlq").display().to_string()
+    );
+    let output = Command::new(python()).args(["-c", &code]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Rows sorted by `id`.
+pub fn sorted(rows: &Json) -> Vec<Json> {
+    let mut rows = rows.as_array().expect("rows").clone();
+    rows.sort_by_key(|r| r["id"].as_i64());
+    rows
+}
