@@ -9,9 +9,9 @@ wasmtime::component::bindgen!({
     world: "decoder-transformer",
 });
 
-pub use exports::floe::plugin::decode::{Decoded, RecordBatch};
-pub use exports::floe::plugin::transform::{Outcome, Transformed};
-pub use floe::plugin::types::{
+pub use self::exports::floe::plugin::decode::{Decoded, RecordBatch};
+pub use self::exports::floe::plugin::transform::{Outcome, Transformed};
+pub use self::floe::plugin::types::{
     ByteStrings, ChangeBatch, Column, ColumnType, DecimalType, Images, Op, Presence, Rejection,
 };
 
