@@ -354,7 +354,13 @@ impl PluginStep {
 }
 
 impl TableConfig {
-    /// The namespace and name of the table.
+    /// A table with neither `topics` nor `topic_pattern` takes only the
+    /// changes other tables' transforms route to it.
+    pub fn is_route_only(&self) -> bool {
+        self.topics.is_empty() && self.topic_pattern.is_none()
+    }
+
+    /// The table's namespace and name.
     pub fn identifier(&self) -> (Vec<String>, String) {
         let mut parts: Vec<String> = self.table.split('.').map(str::to_string).collect();
         let name = parts.pop().unwrap_or_default();
@@ -449,6 +455,12 @@ impl PipelineConfig {
                 "catalog.uri `{uri}` must start with sqlite:// or postgres://"
             ));
         }
+        if self.tables.iter().all(TableConfig::is_route_only) {
+            return Err("no `[[tables]]` entry names `topics` or `topic_pattern`".into());
+        }
+        if self.dlq.topic.is_some() && !matches!(self.source, SourceConfig::Kafka { .. }) {
+            return Err("`[dlq] topic` needs `[source] kind = \"kafka\"`".into());
+        }
         if self.commit.interval_ms == 0 || self.commit.max_records == 0 {
             return Err("commit.interval_ms and commit.max_records must be positive".into());
         }
@@ -458,8 +470,11 @@ impl PipelineConfig {
             if namespace.is_empty() || name.is_empty() || namespace.iter().any(String::is_empty) {
                 return Err(format!("{at}: `table` must be `namespace.name`"));
             }
-            if table.topics.is_empty() && table.topic_pattern.is_none() {
-                return Err(format!("{at}: give `topics` or `topic_pattern`"));
+            if table.is_route_only() && !self.tables.iter().any(|t| !t.transforms.is_empty()) {
+                return Err(format!(
+                    "{at}: give `topics` or `topic_pattern` (a table without them takes only \
+                     changes routed by another table's transforms, and no table has any)"
+                ));
             }
             if let Some(pattern) = &table.topic_pattern {
                 Regex::new(&format!("^(?:{pattern})$"))

@@ -14,6 +14,7 @@ pub mod commit;
 pub mod config;
 pub mod decode;
 pub mod dlq;
+pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
 pub mod source;

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod demo;
 mod plugin;
 mod run;
 
@@ -24,14 +25,20 @@ pub struct Cli {
 enum Command {
     /// Run a pipeline: apply its source's change events to its Iceberg tables.
     Run(run::RunArgs),
+    /// The whole pipeline on embedded parts: an in-process Kafka broker,
+    /// change events, the example plugins, a SQLite catalog and a local warehouse.
+    Demo(demo::DemoArgs),
     /// Check, test and inspect WebAssembly plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
 }
 
-/// Logs to stderr, at `info` unless `-v` or `FLOE_LOG` say otherwise.
-pub fn init_logging(verbose: u8) {
-    let default = match verbose {
+/// Logs to stderr, at `info` unless `-v` or `FLOE_LOG` say otherwise
+/// (`floe demo` prints its own progress and logs only warnings by default).
+pub fn init_logging(cli: &Cli) {
+    let quiet = matches!(cli.command, Command::Demo(_));
+    let default = match cli.verbose {
+        0 if quiet => "warn",
         0 => "info",
         1 => "debug",
         _ => "trace",
@@ -49,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plugin(command) => plugin::run(command),
         Command::Run(args) => run::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

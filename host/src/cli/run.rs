@@ -3,9 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::Args;
-use floe::config::PipelineConfig;
-use floe::pipeline::{Pipeline, PipelineError};
+use floe::config::{PipelineConfig, SourceConfig};
+use floe::metrics::{Metrics, MetricsServer};
+use floe::pipeline::{Pipeline, PipelineError, StopSignal};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -15,7 +18,9 @@ pub struct RunArgs {
 }
 
 /// Runs the pipeline. Configuration and start-up errors print one message and
-/// exit 2 before anything is written; a file source runs to its end and exits 0.
+/// exit 2 before anything is written; a file source runs to its end and exits
+/// 0; a Kafka source streams until SIGTERM or SIGINT, commits what it has
+/// buffered and exits 0.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = match PipelineConfig::load(&args.config) {
         Ok(config) => config,
@@ -24,14 +29,34 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let pipeline = match Pipeline::open(config) {
+    let metrics = Arc::new(Metrics::new());
+    let _server = match &config.metrics {
+        Some(endpoint) => match MetricsServer::start(endpoint.listen, metrics.clone()) {
+            Ok(server) => Some(server),
+            Err(error) => {
+                eprintln!("floe: {error}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
+    let streaming = matches!(config.source, SourceConfig::Kafka { .. });
+    // Registered before the pipeline opens, so an early SIGTERM is not the
+    // default (immediate) exit but a clean stop.
+    let stop = StopSignal::on_termination()?;
+    let pipeline = match Pipeline::open_with_metrics(config, metrics) {
         Ok(pipeline) => pipeline,
         Err(error) => {
             eprintln!("floe: {error}");
             return Ok(ExitCode::from(2));
         }
     };
-    match pipeline.run_to_end() {
+    let result = if streaming {
+        pipeline.run(&stop)
+    } else {
+        pipeline.run_to_end()
+    };
+    match result {
         Ok(summary) => {
             eprintln!(
                 "floe: {} records read, {} skipped (no row change), {} to the dead-letter queue, {} snapshots committed",

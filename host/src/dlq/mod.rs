@@ -12,7 +12,11 @@
 //! Columns: `topic`, `partition`, `offset`, `timestamp`, `key` (binary),
 //! `value` (binary), `headers` (list of name/value), `table`, `stage`
 //! (`decode`, `transform` or `write`), `_dlq_reason`.
+//!
+//! With `[dlq] topic`, [`DlqTopic`] also produces each letter to Kafka.
 
+mod topic;
 mod writer;
 
+pub use topic::{DlqTopic, DlqTopicError};
 pub use writer::{DeadLetter, DlqError, DlqStage, DlqWriter};

@@ -29,6 +29,9 @@ pub struct DecodeOutput {
     pub changes: Vec<Change>,
     /// Records bound for the dead-letter queue.
     pub rejected: Vec<RejectedRecord>,
+    /// Failed calls: the batch's instance, then each guilty record's, was
+    /// discarded (trap, deadline, memory cap or malformed result).
+    pub failures: usize,
     /// The version that decoded the whole batch.
     pub plugin: PluginId,
 }
@@ -60,6 +63,7 @@ impl DecodeStage {
         let mut output = DecodeOutput {
             changes: Vec::new(),
             rejected: Vec::new(),
+            failures: 0,
             plugin,
         };
         if records.is_empty() {
@@ -69,8 +73,10 @@ impl DecodeStage {
             tracing::warn!(plugin = %output.plugin, records = records.len(), %failure, "batch failed; retrying record by record");
             output.changes.clear();
             output.rejected.clear();
+            output.failures += 1;
             for (index, record) in records.iter().enumerate() {
                 if let Err(failure) = self.run(std::slice::from_ref(record), index, &mut output) {
+                    output.failures += 1;
                     output.rejected.push(RejectedRecord {
                         index,
                         reason: format!("plugin {} {failure}", output.plugin),

@@ -30,6 +30,9 @@ pub struct TransformOutput {
     pub rejected: Vec<RejectedChange>,
     /// How many changes the plugin dropped (filtered out).
     pub dropped: usize,
+    /// Failed calls: the batch's instance, then each guilty change's, was
+    /// discarded (trap, deadline, memory cap or malformed result).
+    pub failures: usize,
     /// The version that processed the whole batch.
     pub plugin: PluginId,
 }
@@ -65,6 +68,7 @@ impl TransformStage {
             changes: Vec::with_capacity(changes.len()),
             rejected: Vec::new(),
             dropped: 0,
+            failures: 0,
             plugin,
         };
         if changes.is_empty() {
@@ -74,8 +78,10 @@ impl TransformStage {
             return output;
         };
         tracing::warn!(plugin = %output.plugin, changes = changes.len(), %failure, "batch failed; retrying change by change");
+        output.failures += 1;
         for change in changes {
             if let Err((failure, mut unprocessed)) = self.run(vec![change], &mut output) {
+                output.failures += 1;
                 let reason = format!("plugin {} {failure}", output.plugin);
                 let change = unprocessed.pop().expect("the one change comes back");
                 output.rejected.push(RejectedChange { change, reason });

@@ -451,6 +451,33 @@ impl TableWriter {
         }
     }
 
+    /// Forgets the buffered window (its records will be read again).
+    pub fn discard(&mut self) {
+        self.pending = Pending::default();
+    }
+
+    /// Forgets the buffered window and catches up with the catalog: when
+    /// another writer committed since this one loaded the table, the table
+    /// is reloaded (schema, offsets, key index). Called when partitions move
+    /// between processes.
+    pub async fn refresh(&mut self) -> Result<(), TableError> {
+        self.pending = Pending::default();
+        let table = match self.catalog.load_table(&self.ident).await {
+            Ok(table) => table,
+            Err(CatalogError::NoSuchTable { .. }) if self.options.create => return Ok(()),
+            Err(err) => return Err(err.into()),
+        };
+        let unchanged = self
+            .table
+            .as_ref()
+            .is_some_and(|t| t.metadata_location == table.metadata_location);
+        if !unchanged {
+            info!(table = %self.name, "the table moved on since it was loaded; reloading");
+            self.adopt(table).await?;
+        }
+        Ok(())
+    }
+
     /// Reloads the table after a conflict and re-admits the buffered rows to
     /// its (possibly changed) schema.
     async fn reload(&mut self) -> Result<(), TableError> {

@@ -1,0 +1,11 @@
+//! What floe measures, in Prometheus' text format over HTTP.
+//!
+//! [`Metrics`] holds every series; the pipeline, the Kafka source and the
+//! plugin stages update it. [`MetricsServer`] serves `/metrics` and
+//! `/health` from its own thread.
+
+mod registry;
+mod server;
+
+pub use registry::{Health, Metrics, Totals};
+pub use server::{MetricsServer, MetricsServerError};
