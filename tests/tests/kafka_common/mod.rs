@@ -1,0 +1,397 @@
+//! What the Kafka tests share: a Kafka-protocol broker (librdkafka's mock
+//! cluster on a real port, in the test process), randomized CDC events
+//! spread over partitions by key with their oracle, `floe run` processes to
+//! start, kill and stop, and the offsets of tables and of the group.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use floe::commit::catalog::{SqlCatalog, parse_table_ident};
+use floe::commit::offsets::table_offsets;
+use floe_tests::floe_bin;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::{Value as Json, json};
+
+use crate::iceberg_common::{TestCatalog, python};
+
+/// The pipeline id (and consumer group) of the Kafka tests.
+pub const PIPELINE: &str = "kafka-cdc";
+
+/// A Kafka-protocol broker in the test process.
+pub struct Broker {
+    /// The mock cluster (dropping it stops the brokers).
+    pub cluster: MockCluster<'static, DefaultProducerContext>,
+    /// `host:port,…` of its brokers.
+    pub servers: String,
+}
+
+impl Broker {
+    /// Starts `brokers` brokers with `topic` of `partitions` partitions.
+    pub fn start(brokers: i32, topic: &str, partitions: i32) -> Self {
+        let cluster = MockCluster::new(brokers).expect("mock cluster");
+        cluster.create_topic(topic, partitions, 1).expect("topic");
+        let servers = cluster.bootstrap_servers();
+        Broker { cluster, servers }
+    }
+
+    /// An idempotent producer (no duplicates, order kept per partition).
+    pub fn producer(&self) -> ThreadedProducer<DefaultProducerContext> {
+        producer(&self.servers)
+    }
+}
+
+/// An idempotent producer for `servers`.
+pub fn producer(servers: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer")
+}
+
+/// One Kafka record of a CDC stream.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The partition (the key's).
+    pub partition: i32,
+    /// Its offset there (records are produced in order to an empty topic).
+    pub offset: i64,
+    /// The key (JSON).
+    pub key: Option<String>,
+    /// The value; `None` for a tombstone.
+    pub value: Option<String>,
+}
+
+/// Randomized change events over partitions, and the table they make.
+pub struct CdcStream {
+    /// The records, in production order.
+    pub events: Vec<Event>,
+    /// Rows by id after every event.
+    pub oracle: BTreeMap<i64, Json>,
+    /// (partition, offset) of the records no decoder can read.
+    pub poison: BTreeSet<(i32, i64)>,
+    /// The next offset of each partition after every event.
+    pub ends: Vec<i64>,
+}
+
+/// A tiny deterministic generator.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn row(rng: &mut Lcg, id: i64) -> Json {
+    let regions = ["eu", "us", "apac"];
+    json!({
+        "id": id,
+        "name": format!("account-{id}-{}", rng.below(1000)),
+        "amount": rng.below(1_000_000) as i64 - 500_000,
+        "region": regions[rng.below(3) as usize],
+    })
+}
+
+fn envelope(op: &str, before: Option<&Json>, after: Option<&Json>) -> String {
+    json!({"op": op, "before": before, "after": after, "source": {"ts_ms": 1_700_000_000_000i64}})
+        .to_string()
+}
+
+/// `count` events keyed by `id` over `partitions` partitions: creates,
+/// snapshot reads, updates (moving rows between the table's region
+/// partitions), deletes, primary-key changes (a delete and a create),
+/// tombstones and poison records.
+pub fn generate(seed: u64, count: usize, partitions: i32) -> CdcStream {
+    let mut rng = Lcg(seed);
+    let mut stream = CdcStream {
+        events: Vec::with_capacity(count),
+        oracle: BTreeMap::new(),
+        poison: BTreeSet::new(),
+        ends: vec![0; partitions as usize],
+    };
+    let mut next_id = 1_i64;
+    let partition_of = |id: i64| (id % i64::from(partitions)) as i32;
+    let push = |stream: &mut CdcStream, id: i64, value: Option<String>, poison: bool| {
+        let partition = partition_of(id);
+        let offset = stream.ends[partition as usize];
+        stream.ends[partition as usize] += 1;
+        if poison {
+            stream.poison.insert((partition, offset));
+        }
+        stream.events.push(Event {
+            partition,
+            offset,
+            key: Some(json!({"id": id}).to_string()),
+            value,
+        });
+    };
+    while stream.events.len() < count {
+        let pick = rng.below(1000);
+        let live = stream.oracle.len() as u64;
+        let some_live = |rng: &mut Lcg, oracle: &BTreeMap<i64, Json>| {
+            *oracle.keys().nth(rng.below(oracle.len() as u64) as usize).unwrap()
+        };
+        match pick {
+            0..=299 => {
+                let id = next_id;
+                next_id += 1;
+                let after = row(&mut rng, id);
+                stream.oracle.insert(id, after.clone());
+                let op = if pick < 250 { "c" } else { "r" };
+                push(&mut stream, id, Some(envelope(op, None, Some(&after))), false);
+            }
+            300..=699 if live > 0 => {
+                let id = some_live(&mut rng, &stream.oracle);
+                let before = stream.oracle[&id].clone();
+                let after = row(&mut rng, id);
+                stream.oracle.insert(id, after.clone());
+                push(&mut stream, id, Some(envelope("u", Some(&before), Some(&after))), false);
+            }
+            700..=819 if live > 0 => {
+                let id = some_live(&mut rng, &stream.oracle);
+                let before = stream.oracle.remove(&id).unwrap();
+                push(&mut stream, id, Some(envelope("d", Some(&before), None)), false);
+                if rng.below(2) == 0 {
+                    push(&mut stream, id, None, false); // the tombstone that follows a delete
+                }
+            }
+            820..=869 if live > 0 => {
+                let old = some_live(&mut rng, &stream.oracle);
+                let before = stream.oracle.remove(&old).unwrap();
+                push(&mut stream, old, Some(envelope("d", Some(&before), None)), false);
+                let id = next_id;
+                next_id += 1;
+                let mut after = before.clone();
+                after["id"] = json!(id);
+                stream.oracle.insert(id, after.clone());
+                push(&mut stream, id, Some(envelope("c", None, Some(&after))), false);
+            }
+            870..=909 => {
+                let id = rng.below(1000) as i64;
+                let poison = match rng.below(3) {
+                    0 => "{\"op\": \"c\", \"after\": ".to_string(),
+                    1 => json!({"after": {"id": id}}).to_string(),
+                    _ => json!({"op": "x", "after": {"id": id}}).to_string(),
+                };
+                push(&mut stream, id, Some(poison), true);
+            }
+            _ => {}
+        }
+    }
+    stream
+}
+
+/// Produces `events` to `topic` and waits until the broker has them all.
+pub fn produce(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str, events: &[Event]) {
+    for event in events {
+        let mut record: BaseRecord<'_, str, str> = BaseRecord::to(topic).partition(event.partition);
+        if let Some(key) = &event.key {
+            record = record.key(key.as_str());
+        }
+        if let Some(value) = &event.value {
+            record = record.payload(value.as_str());
+        }
+        let mut pending = record;
+        loop {
+            match producer.send(pending) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                    pending = back;
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(60)).expect("flush");
+}
+
+/// Writes `<dir>/pipeline.toml`: a Kafka source on `servers` (short group
+/// session so a killed process's partitions move on quickly), one table
+/// `table` keyed by `id` and partitioned by region, created by floe; `extra`
+/// is appended (more sections or keys of the table).
+pub fn write_config(dir: &Path, catalog: &TestCatalog, servers: &str, topic: &str, table: &str, extra: &str) -> PathBuf {
+    let config = format!(
+        r#"pipeline = "{PIPELINE}"
+[catalog]
+kind = "sql"
+uri = "{uri}"
+warehouse = "{warehouse}"
+name = "{name}"
+[source]
+kind = "kafka"
+brokers = "{servers}"
+[source.properties]
+"session.timeout.ms" = "3000"
+"heartbeat.interval.ms" = "300"
+[commit]
+interval_ms = 300
+max_records = 2000
+[dlq]
+path = "dlq"
+[[tables]]
+topics = ["{topic}"]
+table = "{table}"
+key = ["id"]
+partition_by = ["region"]
+create = true
+{extra}
+"#,
+        uri = catalog.config.uri,
+        warehouse = catalog.config.warehouse,
+        name = catalog.config.name,
+    );
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// A running `floe run`.
+pub struct Floe {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Floe {
+    /// Starts `floe run --config <config>`, its log in `<config dir>/floe-<n>.log`.
+    pub fn start(config: &Path, n: usize) -> Self {
+        let log = config.parent().unwrap().join(format!("floe-{n}.log"));
+        let child = Command::new(floe_bin())
+            .args(["run", "--config"])
+            .arg(config)
+            .env("FLOE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("floe starts");
+        Floe { child, log }
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGKILL.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for it to exit (at most `within`).
+    pub fn terminate(mut self, within: Duration) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "floe did not stop within {within:?} of SIGTERM; log: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What it logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Floe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The next offset per partition `table`'s latest snapshot records for `topic`.
+pub fn table_offsets_of(catalog: &TestCatalog, table: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sql = SqlCatalog::connect(&catalog.config).await.unwrap();
+        let Ok(loaded) = sql.load_table(&parse_table_ident(table).unwrap()).await else {
+            return vec![None; partitions as usize];
+        };
+        let offsets = table_offsets(&loaded.metadata, PIPELINE);
+        (0..partitions).map(|p| offsets.get(topic, p)).collect()
+    })
+}
+
+/// Waits until `table`'s snapshot covers `ends` on every partition.
+pub fn wait_caught_up(catalog: &TestCatalog, table: &str, topic: &str, ends: &[i64], within: Duration) {
+    let started = Instant::now();
+    let wanted: Vec<Option<i64>> = ends.iter().map(|&e| Some(e)).collect();
+    loop {
+        let now = table_offsets_of(catalog, table, topic, ends.len() as i32);
+        if now == wanted {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "the table did not catch up within {within:?}: at {now:?}, wanted {wanted:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The group's committed offsets per partition (`None`: none committed).
+pub fn group_offsets(servers: &str, group: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
+    (0..partitions)
+        .map(|p| match committed.find_partition(topic, p).unwrap().offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (partition, offset) of every dead letter under `<dir>/dlq`, sorted, read
+/// with pyarrow as a user would (duplicates kept).
+pub fn dead_letter_positions(dir: &Path) -> Vec<(i32, i64)> {
+    let code = format!(
+        "import glob, json, pyarrow.parquet as pq\nfiles = glob.glob({:?} + '/**/*.parquet', recursive=True)\nout = []\nfor f in files:\n    t = pq.read_table(f).to_pydict()\n    out += list(zip(t['partition'], t['offset']))\nprint(json.dumps(sorted(out)))",
+        dir.join("dlq").display().to_string()
+    );
+    let output = Command::new(python()).args(["-c", &code]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
