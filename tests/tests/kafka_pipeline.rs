@@ -96,3 +96,87 @@ fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
     assert!(status.success(), "SIGTERM ends floe with exit 0: {status}");
     check(&catalog, dir.path(), &broker, &stream, "after 20 kills");
 }
+
+#[test]
+fn broker_faults_lose_and_duplicate_nothing_and_floe_stays_up() {
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let broker = Broker::start(3, TOPIC, PARTITIONS);
+    let stream = generate(0xfa17, 3000, PARTITIONS);
+    let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "");
+    let mut floe = Floe::start(&config, 0);
+    let producer = broker.producer();
+    let (first, second) = stream.events.split_at(1500);
+    produce(&producer, TOPIC, first);
+    std::thread::sleep(Duration::from_secs(4));
+
+    // Fetches and offset commits fail; then a broker goes down and comes back.
+    broker.cluster.request_errors(
+        RDKafkaApiKey::Fetch,
+        &[
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE,
+        ],
+    );
+    broker.cluster.request_errors(
+        RDKafkaApiKey::OffsetCommit,
+        &[
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+        ],
+    );
+    broker.cluster.broker_down(2).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(floe.running(), "a broker outage does not end floe: {}", floe.log_text());
+    broker.cluster.broker_up(2).unwrap();
+    produce(&producer, TOPIC, second);
+
+    wait_caught_up(&catalog, TABLE, TOPIC, &stream.ends, Duration::from_secs(120));
+    assert!(floe.running(), "floe stayed up: {}", floe.log_text());
+    let status = floe.terminate(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    check(&catalog, dir.path(), &broker, &stream, "after broker faults");
+}
+
+#[test]
+fn two_processes_share_the_partitions_and_one_takes_over_from_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let broker = Broker::start(1, TOPIC, PARTITIONS);
+    let stream = generate(0x2b2b, 4000, PARTITIONS);
+    let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "");
+    let first = Floe::start(&config, 0);
+    let mut second = Floe::start(&config, 1);
+
+    let servers = broker.servers.clone();
+    let events = stream.events.clone();
+    let producing = std::thread::spawn(move || {
+        let producer = kafka_common::producer(&servers);
+        for slice in events.chunks(200) {
+            produce(&producer, TOPIC, slice);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    std::thread::sleep(Duration::from_secs(7));
+    let shared = first.log_text();
+    first.kill();
+    producing.join().unwrap();
+
+    wait_caught_up(&catalog, TABLE, TOPIC, &stream.ends, Duration::from_secs(120));
+    assert!(second.running(), "{}", second.log_text());
+    let log = second.log_text();
+    let status = second.terminate(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    assert!(
+        shared.contains("committed") && log.contains("committed"),
+        "both processes committed windows"
+    );
+    assert!(
+        log.matches("rebalance").count() >= 3,
+        "the survivor took the other's partitions over in a rebalance: {log}"
+    );
+    check(&catalog, dir.path(), &broker, &stream, "after a takeover");
+}

@@ -93,7 +93,12 @@ impl Pipeline {
         let interval = self.config.commit.interval();
         let max_records = self.config.commit.max_records;
         let mut window_opened: Option<Instant> = None;
+        let mut reloads_noted = Instant::now();
         while !stop.is_stopped() {
+            if reloads_noted.elapsed() >= Duration::from_secs(1) {
+                self.note_reloads();
+                reloads_noted = Instant::now();
+            }
             let wait = window_opened
                 .map(|at| interval.saturating_sub(at.elapsed()))
                 .unwrap_or(interval)
