@@ -3,7 +3,10 @@
 # example plugins (Rust for wasm32-wasip2, Python with componentize-py), the
 # floe binary, then runs the Rust tests (cargo nextest, unit + end-to-end),
 # the doc tests and the Python SDK's tests. As root it installs PostgreSQL
-# (Debian's package) for the SQL catalog's PostgreSQL test.
+# (Debian's package) for the SQL catalog's PostgreSQL test, and the headers
+# librdkafka builds against when they are missing. The Kafka tests need no
+# server: they run librdkafka's mock cluster (a Kafka-protocol broker on a
+# real port) in the test process.
 #
 # `.ci/run` calls this script. Everything it needs it installs itself.
 set -euo pipefail
@@ -12,6 +15,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 step() { printf '\n== %s\n' "$*" >&2; }
+
+step "C libraries librdkafka builds against (OpenSSL, zlib)"
+bash scripts/install-build-deps.sh
 
 step "example plugins (Rust, wasm32-wasip2)"
 bash scripts/build-plugins.sh

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use iceberg_common::TestCatalog;
 use kafka_common::{
-    Broker, CdcStream, Floe, Lcg, PIPELINE, dead_letter_positions, generate, group_offsets, produce,
-    table_offsets_of, wait_caught_up, write_config,
+    Broker, CdcStream, Floe, Lcg, PIPELINE, dead_letter_positions, generate, group_offsets,
+    produce, table_offsets_of, wait_caught_up, write_config,
 };
 use serde_json::Value as Json;
 
@@ -23,7 +23,13 @@ const TABLE: &str = "shop.accounts";
 const PARTITIONS: i32 = 3;
 
 /// The checks every test ends with.
-fn check(catalog: &TestCatalog, dir: &std::path::Path, broker: &Broker, stream: &CdcStream, context: &str) {
+fn check(
+    catalog: &TestCatalog,
+    dir: &std::path::Path,
+    broker: &Broker,
+    stream: &CdcStream,
+    context: &str,
+) {
     let read = catalog.read(TABLE);
     let mut rows: Vec<Json> = read["pyiceberg"].as_array().unwrap().clone();
     rows.sort_by_key(|r| r["id"].as_i64());
@@ -62,7 +68,11 @@ fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
     let catalog = TestCatalog::new(dir.path());
     let broker = Broker::start(1, TOPIC, PARTITIONS);
     let stream = generate(0xcafe, 6000, PARTITIONS);
-    assert!(stream.poison.len() > 100, "poison records: {}", stream.poison.len());
+    assert!(
+        stream.poison.len() > 100,
+        "poison records: {}",
+        stream.poison.len()
+    );
     let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "");
 
     // The producer writes in slices while floe is killed and restarted.
@@ -84,14 +94,23 @@ fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
     }
     producing.join().unwrap();
     let reached = table_offsets_of(&catalog, TABLE, TOPIC, PARTITIONS);
-    println!("after 20 kills the table is at {reached:?} of {:?}", stream.ends);
+    println!(
+        "after 20 kills the table is at {reached:?} of {:?}",
+        stream.ends
+    );
     assert!(
         reached.iter().flatten().sum::<i64>() > 0,
         "the killed processes committed windows between kills"
     );
 
     let floe = Floe::start(&config, 99);
-    wait_caught_up(&catalog, TABLE, TOPIC, &stream.ends, Duration::from_secs(120));
+    wait_caught_up(
+        &catalog,
+        TABLE,
+        TOPIC,
+        &stream.ends,
+        Duration::from_secs(120),
+    );
     let status = floe.terminate(Duration::from_secs(30));
     assert!(status.success(), "SIGTERM ends floe with exit 0: {status}");
     check(&catalog, dir.path(), &broker, &stream, "after 20 kills");
@@ -130,15 +149,31 @@ fn broker_faults_lose_and_duplicate_nothing_and_floe_stays_up() {
     );
     broker.cluster.broker_down(2).unwrap();
     std::thread::sleep(Duration::from_secs(3));
-    assert!(floe.running(), "a broker outage does not end floe: {}", floe.log_text());
+    assert!(
+        floe.running(),
+        "a broker outage does not end floe: {}",
+        floe.log_text()
+    );
     broker.cluster.broker_up(2).unwrap();
     produce(&producer, TOPIC, second);
 
-    wait_caught_up(&catalog, TABLE, TOPIC, &stream.ends, Duration::from_secs(120));
+    wait_caught_up(
+        &catalog,
+        TABLE,
+        TOPIC,
+        &stream.ends,
+        Duration::from_secs(120),
+    );
     assert!(floe.running(), "floe stayed up: {}", floe.log_text());
     let status = floe.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status}");
-    check(&catalog, dir.path(), &broker, &stream, "after broker faults");
+    check(
+        &catalog,
+        dir.path(),
+        &broker,
+        &stream,
+        "after broker faults",
+    );
 }
 
 #[test]
@@ -165,7 +200,13 @@ fn two_processes_share_the_partitions_and_one_takes_over_from_the_other() {
     first.kill();
     producing.join().unwrap();
 
-    wait_caught_up(&catalog, TABLE, TOPIC, &stream.ends, Duration::from_secs(120));
+    wait_caught_up(
+        &catalog,
+        TABLE,
+        TOPIC,
+        &stream.ends,
+        Duration::from_secs(120),
+    );
     assert!(second.running(), "{}", second.log_text());
     let log = second.log_text();
     let status = second.terminate(Duration::from_secs(30));

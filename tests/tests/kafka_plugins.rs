@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use floe_tests::{plugin_path, test_guest_path};
 use iceberg_common::TestCatalog;
-use kafka_common::{Broker, Event, Floe, dead_letter_positions, produce, wait_caught_up, write_config};
+use kafka_common::{
+    Broker, Event, Floe, dead_letter_positions, produce, wait_caught_up, write_config,
+};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -34,7 +36,8 @@ fn creates(from: i64, to: i64, ends: &mut [i64]) -> Vec<Event> {
             let partition = (id % i64::from(PARTITIONS)) as i32;
             let offset = ends[partition as usize];
             ends[partition as usize] += 1;
-            let after = json!({"id": id, "name": format!("name-{id}"), "amount": id * 10, "region": "eu"});
+            let after =
+                json!({"id": id, "name": format!("name-{id}"), "amount": id * 10, "region": "eu"});
             Event {
                 partition,
                 offset,
@@ -47,7 +50,11 @@ fn creates(from: i64, to: i64, ends: &mut [i64]) -> Vec<Event> {
 
 fn http_get(port: u16, path: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: floe\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: floe\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -91,12 +98,15 @@ cache_dir = "{cache}"
 listen = "127.0.0.1:{port}"
 "#,
         trap_on.join(","),
-        cache = floe_tests::workspace_root().join("target/floe-test-cache").display()
+        cache = floe_tests::workspace_root()
+            .join("target/floe-test-cache")
+            .display()
     );
     let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, &extra);
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("[dlq]\npath = \"dlq\"", &format!("[dlq]\npath = \"dlq\"\ntopic = \"{DLQ_TOPIC}\""));
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[dlq]\npath = \"dlq\"",
+        &format!("[dlq]\npath = \"dlq\"\ntopic = \"{DLQ_TOPIC}\""),
+    );
     std::fs::write(&config, text).unwrap();
 
     let mut floe = Floe::start(&config, 0);
@@ -111,8 +121,14 @@ listen = "127.0.0.1:{port}"
     std::fs::copy(plugin_path("mask"), &staged).unwrap();
     std::fs::rename(&staged, plugins.join("tx.wasm")).unwrap();
     let started = Instant::now();
-    while !http_get(port, "/metrics").contains(r#"floe_plugin_reloads_total{plugin="tx",outcome="published"} 1"#) {
-        assert!(started.elapsed() < Duration::from_secs(30), "the new version was not published: {}", floe.log_text());
+    while !http_get(port, "/metrics")
+        .contains(r#"floe_plugin_reloads_total{plugin="tx",outcome="published"} 1"#)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the new version was not published: {}",
+            floe.log_text()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let after_swap = creates(1001, 3000, &mut ends);
@@ -120,11 +136,28 @@ listen = "127.0.0.1:{port}"
     wait_caught_up(&catalog, TABLE, TOPIC, &ends, Duration::from_secs(90));
 
     let metrics = http_get(port, "/metrics");
-    assert!(http_get(port, "/health").starts_with("HTTP/1.1 200"), "healthy while running");
-    assert!(metrics.contains(r#"floe_plugin_traps_total{plugin="trap"}"#), "{metrics}");
-    assert!(metrics.contains(r#"floe_dlq_records_total{topic="dbserver1.shop.accounts",reason="transform"} 4"#), "{metrics}");
-    assert!(metrics.contains("floe_commit_duration_seconds_bucket"), "{metrics}");
-    assert!(metrics.contains(r#"floe_key_index_keys{table="shop.accounts"} 2996"#), "{metrics}");
+    assert!(
+        http_get(port, "/health").starts_with("HTTP/1.1 200"),
+        "healthy while running"
+    );
+    assert!(
+        metrics.contains(r#"floe_plugin_traps_total{plugin="trap"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"floe_dlq_records_total{topic="dbserver1.shop.accounts",reason="transform"} 4"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("floe_commit_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"floe_key_index_keys{table="shop.accounts"} 2996"#),
+        "{metrics}"
+    );
     assert!(floe.running());
     let status = floe.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status}");
@@ -135,7 +168,10 @@ listen = "127.0.0.1:{port}"
     let rows = read["pyiceberg"].as_array().unwrap();
     let ids: BTreeSet<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
     let expected: BTreeSet<i64> = (1..=3000).filter(|id| !TRAPPED.contains(id)).collect();
-    assert_eq!(ids, expected, "everything but the trapped records is in the table");
+    assert_eq!(
+        ids, expected,
+        "everything but the trapped records is in the table"
+    );
     for row in rows {
         let id = row["id"].as_i64().unwrap();
         let plain = format!("name-{id}");
@@ -171,7 +207,8 @@ listen = "127.0.0.1:{port}"
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(DLQ_TOPIC, 0, Offset::Beginning).unwrap();
+    tpl.add_partition_offset(DLQ_TOPIC, 0, Offset::Beginning)
+        .unwrap();
     consumer.assign(&tpl).unwrap();
     let mut on_topic = Vec::new();
     let started = Instant::now();
@@ -184,11 +221,21 @@ listen = "127.0.0.1:{port}"
                     .map(|v| String::from_utf8_lossy(v).into_owned())
                     .unwrap_or_default()
             };
-            assert!(header("floe.reason").contains("poisoned record id="), "{}", header("floe.reason"));
+            assert!(
+                header("floe.reason").contains("poisoned record id="),
+                "{}",
+                header("floe.reason")
+            );
             assert_eq!(header("floe.stage"), "transform");
-            on_topic.push((header("floe.partition").parse::<i32>().unwrap(), header("floe.offset").parse::<i64>().unwrap()));
+            on_topic.push((
+                header("floe.partition").parse::<i32>().unwrap(),
+                header("floe.offset").parse::<i64>().unwrap(),
+            ));
         }
     }
     on_topic.sort();
-    assert_eq!(on_topic, trapped_sorted, "the DLQ topic has each trapped record, with its position");
+    assert_eq!(
+        on_topic, trapped_sorted,
+        "the DLQ topic has each trapped record, with its position"
+    );
 }

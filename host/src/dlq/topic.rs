@@ -100,7 +100,10 @@ impl DlqTopic {
             loop {
                 match self.producer.send(pending) {
                     Ok(()) => break,
-                    Err((KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), back)) => {
+                    Err((
+                        KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                        back,
+                    )) => {
                         // The local queue is full: let librdkafka deliver some.
                         self.producer.poll(Duration::from_millis(50));
                         pending = back;

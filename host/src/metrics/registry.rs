@@ -401,9 +401,8 @@ impl Health {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let last = self.last_commit_ms.load(Ordering::Relaxed);
-        let since_commit = (last >= 0).then(|| {
-            (self.started.elapsed().as_millis() as i64 - last) as f64 / 1000.0
-        });
+        let since_commit =
+            (last >= 0).then(|| (self.started.elapsed().as_millis() as i64 - last) as f64 / 1000.0);
         let healthy = running && failing.is_none();
         let status = if healthy { "ok" } else { "unhealthy" };
         let report = serde_json::json!({
@@ -431,11 +430,26 @@ mod tests {
         );
         metrics.dead_letters("db.inv.customers", "decode", 1);
         let text = metrics.encode();
-        assert!(text.contains(r#"floe_records_in_total{topic="db.inv.customers"} 3"#), "{text}");
-        assert!(text.contains(r#"floe_changes_total{table="inv.customers",op="insert"} 2"#), "{text}");
-        assert!(text.contains(r#"floe_dlq_records_total{topic="db.inv.customers",reason="decode"} 1"#), "{text}");
-        assert!(text.contains(r#"floe_snapshots_total{table="inv.customers"} 1"#), "{text}");
-        assert!(text.contains("floe_commit_duration_seconds_count{table=\"inv.customers\"} 1"), "{text}");
+        assert!(
+            text.contains(r#"floe_records_in_total{topic="db.inv.customers"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"floe_changes_total{table="inv.customers",op="insert"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"floe_dlq_records_total{topic="db.inv.customers",reason="decode"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"floe_snapshots_total{table="inv.customers"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("floe_commit_duration_seconds_count{table=\"inv.customers\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

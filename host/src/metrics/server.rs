@@ -28,10 +28,7 @@ impl MetricsServer {
             addr,
             message: e.to_string(),
         })?;
-        let bound = server
-            .server_addr()
-            .to_ip()
-            .unwrap_or(addr);
+        let bound = server.server_addr().to_ip().unwrap_or(addr);
         let server = Arc::new(server);
         let serving = server.clone();
         let thread = std::thread::Builder::new()
@@ -76,10 +73,14 @@ fn serve(server: &tiny_http::Server, metrics: &Metrics) {
                 let (healthy, report) = metrics.health().report();
                 (if healthy { 200 } else { 503 }, "application/json", report)
             }
-            _ => (404, "text/plain", "not found: try /metrics or /health\n".into()),
+            _ => (
+                404,
+                "text/plain",
+                "not found: try /metrics or /health\n".into(),
+            ),
         };
-        let header = tiny_http::Header::from_bytes("Content-Type", content_type)
-            .expect("a valid header");
+        let header =
+            tiny_http::Header::from_bytes("Content-Type", content_type).expect("a valid header");
         let response = tiny_http::Response::from_string(body)
             .with_status_code(status)
             .with_header(header);
@@ -98,7 +99,11 @@ mod tests {
 
     fn get(addr: SocketAddr, path: &str) -> String {
         let mut stream = TcpStream::connect(addr).unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         response
@@ -111,9 +116,15 @@ mod tests {
         let server = MetricsServer::start("127.0.0.1:0".parse().unwrap(), metrics.clone()).unwrap();
         let text = get(server.addr(), "/metrics");
         assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-        assert!(text.contains(r#"floe_records_in_total{topic="t"} 7"#), "{text}");
+        assert!(
+            text.contains(r#"floe_records_in_total{topic="t"} 7"#),
+            "{text}"
+        );
         let health = get(server.addr(), "/health");
-        assert!(health.starts_with("HTTP/1.1 503"), "not running yet: {health}");
+        assert!(
+            health.starts_with("HTTP/1.1 503"),
+            "not running yet: {health}"
+        );
         metrics.health().set_running(true);
         let health = get(server.addr(), "/health");
         assert!(health.starts_with("HTTP/1.1 200"), "{health}");

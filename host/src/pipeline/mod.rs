@@ -143,9 +143,16 @@ impl Pipeline {
             )?);
         }
         let dlq_topic = match (&config.dlq.topic, &config.source) {
-            (Some(topic), crate::config::SourceConfig::Kafka { brokers, properties, .. }) => {
-                Some(DlqTopic::connect(brokers, topic, properties).map_err(|e| setup(e.to_string()))?)
-            }
+            (
+                Some(topic),
+                crate::config::SourceConfig::Kafka {
+                    brokers,
+                    properties,
+                    ..
+                },
+            ) => Some(
+                DlqTopic::connect(brokers, topic, properties).map_err(|e| setup(e.to_string()))?,
+            ),
             (Some(_), _) => {
                 return Err(setup("`[dlq] topic` needs a Kafka source".into()));
             }
@@ -221,7 +228,9 @@ impl Pipeline {
                 .iter()
                 .find(|(t, _)| self.tables[*t].name == change.table)
                 .map(|(t, _)| *t);
-            let Some(record) = by_offset.get(&change.position.offset) else { continue };
+            let Some(record) = by_offset.get(&change.position.offset) else {
+                continue;
+            };
             match target {
                 Some(target) => {
                     let already = self.tables[target]
@@ -359,7 +368,9 @@ impl Pipeline {
         self.summary.dead_letters += 1;
         let run = &mut self.tables[index];
         let key = (letter.position.topic.clone(), letter.position.partition);
-        run.window_start.entry(key.clone()).or_insert(letter.position.offset);
+        run.window_start
+            .entry(key.clone())
+            .or_insert(letter.position.offset);
         run.note_reason(&letter);
         run.dead.entry(key).or_default().push(letter);
     }
@@ -478,7 +489,9 @@ impl Pipeline {
 
     /// Counts hot-reload outcomes since the last look.
     fn note_reloads(&mut self) {
-        let Some(registry) = &self.registry else { return };
+        let Some(registry) = &self.registry else {
+            return;
+        };
         let events = registry.events();
         for event in events.iter().skip(self.reload_events_seen) {
             match event {

@@ -92,7 +92,9 @@ impl ClientContext for SourceContext {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
         use rdkafka::config::RDKafkaLogLevel::*;
         match level {
-            Emerg | Alert | Critical | Error => tracing::error!(target: "librdkafka", "{fac}: {message}"),
+            Emerg | Alert | Critical | Error => {
+                tracing::error!(target: "librdkafka", "{fac}: {message}")
+            }
             Warning => tracing::warn!(target: "librdkafka", "{fac}: {message}"),
             Notice | Info => tracing::info!(target: "librdkafka", "{fac}: {message}"),
             Debug => tracing::debug!(target: "librdkafka", "{fac}: {message}"),
@@ -117,7 +119,11 @@ impl ClientContext for SourceContext {
 }
 
 impl ConsumerContext for SourceContext {
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
+    fn pre_rebalance(
+        &self,
+        _consumer: &BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
         let event = match rebalance {
             rdkafka::consumer::Rebalance::Assign(tpl) => Rebalance::Assigned(pairs(tpl)),
             rdkafka::consumer::Rebalance::Revoke(tpl) => Rebalance::Revoked(pairs(tpl)),
@@ -133,7 +139,11 @@ impl ConsumerContext for SourceContext {
             .push(event);
     }
 
-    fn commit_callback(&self, result: rdkafka::error::KafkaResult<()>, _offsets: &TopicPartitionList) {
+    fn commit_callback(
+        &self,
+        result: rdkafka::error::KafkaResult<()>,
+        _offsets: &TopicPartitionList,
+    ) {
         if let Err(error) = result {
             // Advisory offsets only: the tables' snapshots are the truth.
             tracing::debug!(%error, "committing the group's offsets failed");
@@ -186,12 +196,13 @@ impl KafkaSource {
             rebalances: Mutex::new(Vec::new()),
             metrics: metrics.clone(),
         };
-        let consumer: BaseConsumer<SourceContext> = client
-            .create_with_context(context)
-            .map_err(|source| KafkaSourceError::Create {
-                brokers: config.brokers.clone(),
-                source,
-            })?;
+        let consumer: BaseConsumer<SourceContext> =
+            client
+                .create_with_context(context)
+                .map_err(|source| KafkaSourceError::Create {
+                    brokers: config.brokers.clone(),
+                    source,
+                })?;
         let mut subscriptions: Vec<String> = config.topics.clone();
         // librdkafka treats a name starting with `^` as a regular expression.
         subscriptions.extend(config.patterns.iter().map(|p| format!("^{p}$")));
@@ -263,7 +274,6 @@ impl KafkaSource {
         polled
     }
 
-
     /// The partitions assigned to this member now.
     pub fn assignment(&self) -> Vec<(String, i32)> {
         self.consumer
@@ -275,7 +285,10 @@ impl KafkaSource {
     /// Starts each partition at the given next offset (`None`: from the
     /// beginning). Replaces the whole assignment; records read before are
     /// never returned again.
-    pub fn reposition(&mut self, starts: &[(String, i32, Option<i64>)]) -> Result<(), KafkaSourceError> {
+    pub fn reposition(
+        &mut self,
+        starts: &[(String, i32, Option<i64>)],
+    ) -> Result<(), KafkaSourceError> {
         let mut tpl = TopicPartitionList::with_capacity(starts.len());
         self.next.clear();
         for (topic, partition, start) in starts {
@@ -348,29 +361,29 @@ fn accept(
     let partition = message.partition();
     let offset = message.offset();
     let next = next.get_mut(&(topic.clone(), partition))?;
-        if offset < *next {
-            return None;
-        }
-        *next = offset + 1;
-        let headers = message
-            .headers()
-            .map(|headers| {
-                headers
-                    .iter()
-                    .map(|h| Header {
-                        name: h.key.to_string(),
-                        value: h.value.map(<[u8]>::to_vec),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Some(RawRecord {
-            topic,
-            partition,
-            offset,
-            timestamp: message.timestamp().to_millis(),
-            key: message.key().map(<[u8]>::to_vec),
-            value: message.payload().map(<[u8]>::to_vec),
-            headers,
+    if offset < *next {
+        return None;
+    }
+    *next = offset + 1;
+    let headers = message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|h| Header {
+                    name: h.key.to_string(),
+                    value: h.value.map(<[u8]>::to_vec),
+                })
+                .collect()
         })
+        .unwrap_or_default();
+    Some(RawRecord {
+        topic,
+        partition,
+        offset,
+        timestamp: message.timestamp().to_millis(),
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec),
+        headers,
+    })
 }

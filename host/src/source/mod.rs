@@ -5,5 +5,7 @@ mod kafka;
 mod record;
 
 pub use file::{FileSource, FileSourceError};
-pub use kafka::{KafkaSource, KafkaSourceConfig, KafkaSourceError, Polled, Rebalance, TopicPartition};
+pub use kafka::{
+    KafkaSource, KafkaSourceConfig, KafkaSourceError, Polled, Rebalance, TopicPartition,
+};
 pub use record::{Header, RawRecord};

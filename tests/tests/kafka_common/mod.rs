@@ -147,7 +147,10 @@ pub fn generate(seed: u64, count: usize, partitions: i32) -> CdcStream {
         let pick = rng.below(1000);
         let live = stream.oracle.len() as u64;
         let some_live = |rng: &mut Lcg, oracle: &BTreeMap<i64, Json>| {
-            *oracle.keys().nth(rng.below(oracle.len() as u64) as usize).unwrap()
+            *oracle
+                .keys()
+                .nth(rng.below(oracle.len() as u64) as usize)
+                .unwrap()
         };
         match pick {
             0..=299 => {
@@ -156,19 +159,34 @@ pub fn generate(seed: u64, count: usize, partitions: i32) -> CdcStream {
                 let after = row(&mut rng, id);
                 stream.oracle.insert(id, after.clone());
                 let op = if pick < 250 { "c" } else { "r" };
-                push(&mut stream, id, Some(envelope(op, None, Some(&after))), false);
+                push(
+                    &mut stream,
+                    id,
+                    Some(envelope(op, None, Some(&after))),
+                    false,
+                );
             }
             300..=699 if live > 0 => {
                 let id = some_live(&mut rng, &stream.oracle);
                 let before = stream.oracle[&id].clone();
                 let after = row(&mut rng, id);
                 stream.oracle.insert(id, after.clone());
-                push(&mut stream, id, Some(envelope("u", Some(&before), Some(&after))), false);
+                push(
+                    &mut stream,
+                    id,
+                    Some(envelope("u", Some(&before), Some(&after))),
+                    false,
+                );
             }
             700..=819 if live > 0 => {
                 let id = some_live(&mut rng, &stream.oracle);
                 let before = stream.oracle.remove(&id).unwrap();
-                push(&mut stream, id, Some(envelope("d", Some(&before), None)), false);
+                push(
+                    &mut stream,
+                    id,
+                    Some(envelope("d", Some(&before), None)),
+                    false,
+                );
                 if rng.below(2) == 0 {
                     push(&mut stream, id, None, false); // the tombstone that follows a delete
                 }
@@ -176,13 +194,23 @@ pub fn generate(seed: u64, count: usize, partitions: i32) -> CdcStream {
             820..=869 if live > 0 => {
                 let old = some_live(&mut rng, &stream.oracle);
                 let before = stream.oracle.remove(&old).unwrap();
-                push(&mut stream, old, Some(envelope("d", Some(&before), None)), false);
+                push(
+                    &mut stream,
+                    old,
+                    Some(envelope("d", Some(&before), None)),
+                    false,
+                );
                 let id = next_id;
                 next_id += 1;
                 let mut after = before.clone();
                 after["id"] = json!(id);
                 stream.oracle.insert(id, after.clone());
-                push(&mut stream, id, Some(envelope("c", None, Some(&after))), false);
+                push(
+                    &mut stream,
+                    id,
+                    Some(envelope("c", None, Some(&after))),
+                    false,
+                );
             }
             870..=909 => {
                 let id = rng.below(1000) as i64;
@@ -227,7 +255,14 @@ pub fn produce(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str,
 /// session so a killed process's partitions move on quickly), one table
 /// `table` keyed by `id` and partitioned by region, created by floe; `extra`
 /// is appended (more sections or keys of the table).
-pub fn write_config(dir: &Path, catalog: &TestCatalog, servers: &str, topic: &str, table: &str, extra: &str) -> PathBuf {
+pub fn write_config(
+    dir: &Path,
+    catalog: &TestCatalog,
+    servers: &str,
+    topic: &str,
+    table: &str,
+    extra: &str,
+) -> PathBuf {
     let config = format!(
         r#"pipeline = "{PIPELINE}"
 [catalog]
@@ -330,7 +365,12 @@ impl Drop for Floe {
 }
 
 /// The next offset per partition `table`'s latest snapshot records for `topic`.
-pub fn table_offsets_of(catalog: &TestCatalog, table: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
+pub fn table_offsets_of(
+    catalog: &TestCatalog,
+    table: &str,
+    topic: &str,
+    partitions: i32,
+) -> Vec<Option<i64>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -346,7 +386,13 @@ pub fn table_offsets_of(catalog: &TestCatalog, table: &str, topic: &str, partiti
 }
 
 /// Waits until `table`'s snapshot covers `ends` on every partition.
-pub fn wait_caught_up(catalog: &TestCatalog, table: &str, topic: &str, ends: &[i64], within: Duration) {
+pub fn wait_caught_up(
+    catalog: &TestCatalog,
+    table: &str,
+    topic: &str,
+    ends: &[i64],
+    within: Duration,
+) {
     let started = Instant::now();
     let wanted: Vec<Option<i64>> = ends.iter().map(|&e| Some(e)).collect();
     loop {
@@ -377,10 +423,12 @@ pub fn group_offsets(servers: &str, group: &str, topic: &str, partitions: i32) -
         .committed_offsets(tpl, Duration::from_secs(10))
         .unwrap();
     (0..partitions)
-        .map(|p| match committed.find_partition(topic, p).unwrap().offset() {
-            Offset::Offset(o) => Some(o),
-            _ => None,
-        })
+        .map(
+            |p| match committed.find_partition(topic, p).unwrap().offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            },
+        )
         .collect()
 }
 
@@ -392,6 +440,10 @@ pub fn dead_letter_positions(dir: &Path) -> Vec<(i32, i64)> {
         dir.join("dlq").display().to_string()
     );
     let output = Command::new(python()).args(["-c", &code]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }

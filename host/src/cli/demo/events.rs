@@ -26,8 +26,19 @@ pub struct Event {
 }
 
 const REGIONS: [&str; 3] = ["eu", "us", "apac"];
-const FIRST: [&str; 8] = ["Sally", "George", "Edward", "Anne", "Ravi", "Mei", "Lars", "Ines"];
-const LAST: [&str; 8] = ["Thomas", "Bailey", "Walker", "Kretchmar", "Patel", "Chen", "Berg", "Costa"];
+const FIRST: [&str; 8] = [
+    "Sally", "George", "Edward", "Anne", "Ravi", "Mei", "Lars", "Ines",
+];
+const LAST: [&str; 8] = [
+    "Thomas",
+    "Bailey",
+    "Walker",
+    "Kretchmar",
+    "Patel",
+    "Chen",
+    "Berg",
+    "Costa",
+];
 const PRODUCTS: [&str; 5] = ["scooter", "car battery", "hammer", "rocks", "spare tire"];
 
 struct Customer {
@@ -35,7 +46,13 @@ struct Customer {
     row: Value,
 }
 
-fn envelope(table: &str, op: &str, before: Option<&Value>, after: Option<&Value>, ts_ms: i64) -> String {
+fn envelope(
+    table: &str,
+    op: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    ts_ms: i64,
+) -> String {
     json!({
         "before": before,
         "after": after,
@@ -51,7 +68,8 @@ fn envelope(table: &str, op: &str, before: Option<&Value>, after: Option<&Value>
 }
 
 fn customer_row(rng: &mut StdRng, id: i64, name: Option<(&str, &str)>) -> Value {
-    let (first, last) = name.unwrap_or((FIRST[rng.random_range(0..8)], LAST[rng.random_range(0..8)]));
+    let (first, last) =
+        name.unwrap_or((FIRST[rng.random_range(0..8)], LAST[rng.random_range(0..8)]));
     json!({
         "id": id,
         "first_name": first,
@@ -157,11 +175,18 @@ mod tests {
             .filter(|e| serde_json::from_str::<Value>(&e.value).is_err())
             .count();
         assert_eq!(broken, 1);
-        for event in events.iter().filter(|e| serde_json::from_str::<Value>(&e.value).is_ok()) {
+        for event in events
+            .iter()
+            .filter(|e| serde_json::from_str::<Value>(&e.value).is_ok())
+        {
             let value: Value = serde_json::from_str(&event.value).unwrap();
             let op = value["op"].as_str().unwrap();
             assert!(["c", "u", "d"].contains(&op));
-            let image = if op == "d" { &value["before"] } else { &value["after"] };
+            let image = if op == "d" {
+                &value["before"]
+            } else {
+                &value["after"]
+            };
             let key: Value = serde_json::from_str(&event.key).unwrap();
             assert_eq!(image["id"], key["id"]);
         }

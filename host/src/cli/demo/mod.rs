@@ -56,7 +56,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         std::fs::remove_dir_all(&args.dir)
             .with_context(|| format!("emptying {}", args.dir.display()))?;
     }
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("creating {}", args.dir.display()))?;
     let dir = std::fs::canonicalize(&args.dir)?;
 
     println!("floe demo: starting an in-process Kafka broker (librdkafka's mock cluster)");
@@ -70,7 +71,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let config_path = dir.join("pipeline.toml");
     std::fs::write(&config_path, pipeline_toml(&brokers, &plugins))?;
     let config = PipelineConfig::load(&config_path).map_err(anyhow::Error::msg)?;
-    println!("  broker       {brokers}\n  pipeline     {}", config_path.display());
+    println!(
+        "  broker       {brokers}\n  pipeline     {}",
+        config_path.display()
+    );
 
     let metrics = Arc::new(Metrics::new());
     let stop = StopSignal::new();
@@ -118,7 +122,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                     .partition(event.partition)
                     .key(&event.key)
                     .payload(&event.value);
-                producer.send(record).map_err(|(e, _)| e).context("producing")?;
+                producer
+                    .send(record)
+                    .map_err(|(e, _)| e)
+                    .context("producing")?;
             }
             sent = (sent + per_slice).min(events.len());
             producer.flush(Duration::from_secs(10))?;
@@ -166,8 +173,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let metadata = runtime
         .block_on(catalog.load_table(&parse_table_ident(TABLES[0]).expect("valid")))?
         .metadata_location;
-    println!("The warehouse is {}; the catalog {}.", dir.join("warehouse").display(), dir.join("catalog.db").display());
-    println!("Dead letters (with their reason) are in {}.", dir.join("dlq").display());
+    println!(
+        "The warehouse is {}; the catalog {}.",
+        dir.join("warehouse").display(),
+        dir.join("catalog.db").display()
+    );
+    println!(
+        "Dead letters (with their reason) are in {}.",
+        dir.join("dlq").display()
+    );
     println!("Read a table with DuckDB:");
     println!(
         "    duckdb -c \"INSTALL iceberg; LOAD iceberg; SELECT * FROM iceberg_scan('{metadata}') LIMIT 10\""

@@ -52,7 +52,12 @@ pub async fn read(catalog: &SqlCatalog, loaded: &LoadedTable) -> anyhow::Result<
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
-            rows.push(formatters.iter().map(|f| f.value(row).to_string()).collect());
+            rows.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect(),
+            );
         }
     }
     rows.sort_by_key(|row: &Vec<String>| {

@@ -1,0 +1,448 @@
+//! Broker → Iceberg through the `floe` binary: schemaless Debezium events of
+//! ~1 KB over 8 partitions, 70 % updates, in librdkafka's mock cluster (a
+//! Kafka-protocol broker on a real port, in this process).
+//!
+//! The mock cluster keeps only 5 MiB per partition, so the producer runs at
+//! most 24,000 events ahead of what floe has read (its `/metrics`); floe is
+//! the bottleneck, as it would be against a real broker holding a backlog.
+//!
+//! Prints, for no transform, the Rust `mask` plugin and the Python one:
+//! events/s (from the commits' own timestamps, so the group join is not
+//! counted) and peak RSS; then p50/p99 from produce to visible in a
+//! snapshot at `interval_ms = 1000` with a steady producer. Asserts nothing
+//! about speed.
+//!
+//! `cargo bench -p floe-tests --bench kafka_to_iceberg` after
+//! `cargo build --release -p floe` and `bash scripts/build-plugins.sh`
+//! (and build-python-plugins.sh); `FLOE_BENCH_EVENTS` sets the count
+//! (default 1,000,000), `FLOE_BENCH_SECONDS` the longest a variant may run
+//! (default 120; a slower variant is measured over what it committed).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use floe::commit::catalog::{CatalogConfig, SqlCatalog, parse_table_ident};
+use floe::commit::offsets::Offsets;
+use floe_tests::{floe_bin, workspace_root};
+use rdkafka::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+const TOPIC: &str = "bench.shop.accounts";
+const LATENCY_TOPIC: &str = "bench.shop.latency";
+const PARTITIONS: i32 = 8;
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn row(rng: &mut Lcg, id: u64) -> String {
+    let regions = ["eu", "us", "apac", "latam"];
+    let notes: String = (0..14)
+        .map(|i| format!("note {id}-{i} lorem ipsum dolor sit amet "))
+        .collect();
+    format!(
+        r#"{{"id":{id},"name":"Account {id} {}","email":"owner{id}@example.org","region":"{}","balance":{},"active":{},"notes":"{}"}}"#,
+        rng.below(1000),
+        regions[rng.below(4) as usize],
+        rng.below(10_000_000),
+        rng.below(2) == 1,
+        &notes[..notes.len().min(700)]
+    )
+}
+
+/// The `n`-th event: 30 % inserts of new keys, 70 % updates of known ones.
+fn event(rng: &mut Lcg, n: u64, keys: &mut u64) -> (i32, String, String) {
+    let (op, id) = if *keys < 1000 || rng.below(10) < 3 {
+        *keys += 1;
+        ("c", *keys)
+    } else {
+        ("u", 1 + rng.below(*keys))
+    };
+    let after = row(rng, id);
+    let value = format!(r#"{{"op":"{op}","after":{after},"source":{{"ts_ms":{n}}}}}"#);
+    (
+        (id % PARTITIONS as u64) as i32,
+        format!(r#"{{"id":{id}}}"#),
+        value,
+    )
+}
+
+fn producer(servers: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("linger.ms", "20")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .expect("producer")
+}
+
+fn send(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    partition: i32,
+    key: &str,
+    value: &str,
+) {
+    let mut record = BaseRecord::to(topic)
+        .partition(partition)
+        .key(key)
+        .payload(value);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((_, back)) => {
+                std::thread::sleep(Duration::from_millis(1));
+                record = back;
+            }
+        }
+    }
+}
+
+fn config(
+    dir: &Path,
+    servers: &str,
+    topic: &str,
+    pipeline: &str,
+    transforms: &str,
+) -> std::path::PathBuf {
+    let text = format!(
+        r#"pipeline = "{pipeline}"
+[catalog]
+kind = "sql"
+uri = "sqlite://catalog.db"
+warehouse = "warehouse"
+[source]
+kind = "kafka"
+brokers = "{servers}"
+[commit]
+interval_ms = 1000
+max_records = 100000
+[dlq]
+path = "dlq"
+[plugins]
+dir = "{plugins}"
+hot_reload = false
+cache_dir = "{cache}"
+[[tables]]
+topics = ["{topic}"]
+table = "shop.accounts"
+key = ["id"]
+create = true
+types = {{ id = "long", name = "string", email = "string", region = "string", balance = "long", active = "boolean", notes = "string" }}
+{transforms}
+"#,
+        plugins = workspace_root().join("target/plugins").display(),
+        cache = workspace_root().join("target/floe-test-cache").display(),
+    );
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// (commit time in ms, records covered) of every snapshot, oldest first.
+fn snapshots(dir: &Path, pipeline: &str) -> Vec<(i64, i64)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let catalog = SqlCatalog::connect(&CatalogConfig {
+            name: "floe".into(),
+            uri: format!("sqlite://{}", dir.join("catalog.db").display()),
+            warehouse: dir.join("warehouse").display().to_string(),
+        })
+        .await
+        .unwrap();
+        let Ok(table) = catalog
+            .load_table(&parse_table_ident("shop.accounts").unwrap())
+            .await
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<(i64, i64)> = table
+            .metadata
+            .snapshots()
+            .filter_map(|s| {
+                let offsets = s.summary().additional_properties.get("floe.offsets")?;
+                let offsets = Offsets::from_json(offsets)?;
+                let _ = pipeline;
+                Some((s.timestamp_ms(), offsets.iter().map(|(_, _, o)| o).sum()))
+            })
+            .collect();
+        out.sort();
+        out
+    })
+}
+
+fn peak_rss_mib(child: &Child) -> f64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn start(config: &Path) -> Child {
+    Command::new(floe_bin())
+        .args(["run", "--config"])
+        .arg(config)
+        .env("FLOE_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn terminate(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+fn main() {
+    let events: u64 = std::env::var("FLOE_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let limit = Duration::from_secs(
+        std::env::var("FLOE_BENCH_SECONDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(120),
+    );
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(LATENCY_TOPIC, PARTITIONS, 1).unwrap();
+    let servers = cluster.bootstrap_servers();
+
+    let producer = producer(&servers);
+    let variants = [
+        ("no transform", String::new()),
+        ("Rust mask", "[[tables.transforms]]\nplugin = \"mask\"\nconfig = { columns = \"email\", salt = \"s\" }".to_string()),
+        ("Python mask", "[[tables.transforms]]\nplugin = \"mask-py\"\nmemory_mib = 256\nconfig = { columns = \"email\", salt = \"s\" }".to_string()),
+    ];
+    for (i, (name, transforms)) in variants.iter().enumerate() {
+        if !plugin_path_exists(name) {
+            println!("{name:>13}: skipped (plugin not built)");
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pipeline = format!("bench-{i}");
+        let topic = format!("{TOPIC}.{i}");
+        cluster.create_topic(&topic, PARTITIONS, 1).unwrap();
+        let port = free_port();
+        let config = config(
+            dir.path(),
+            &servers,
+            &topic,
+            &pipeline,
+            &format!("{transforms}\n[metrics]\nlisten = \"127.0.0.1:{port}\""),
+        );
+        let child = start(&config);
+        let begun = Instant::now();
+        let mut rss = 0.0_f64;
+        // The mock cluster keeps 5 MiB per partition: produce no further
+        // ahead of what floe has read than it can hold.
+        let mut rng = Lcg(42);
+        let mut keys = 0;
+        let mut bytes = 0;
+        let mut n = 0;
+        while n < events && begun.elapsed() < limit {
+            if n >= records_in(port) + AHEAD {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+            for _ in 0..1000.min(events - n) {
+                let (partition, key, value) = event(&mut rng, n, &mut keys);
+                bytes += value.len();
+                send(&producer, &topic, partition, &key, &value);
+                n += 1;
+            }
+            rss = rss.max(peak_rss_mib(&child));
+        }
+        producer.flush(Duration::from_secs(60)).unwrap();
+        if i == 0 {
+            println!(
+                "events: {events} of {:.0} B on average ({keys} keys, 70 % updates), {PARTITIONS} partitions",
+                bytes as f64 / n.max(1) as f64
+            );
+        }
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            rss = rss.max(peak_rss_mib(&child));
+            let done = snapshots(dir.path(), &pipeline)
+                .last()
+                .is_some_and(|s| s.1 as u64 >= n);
+            if done || begun.elapsed() > limit {
+                break;
+            }
+        }
+        terminate(child);
+        let snaps = snapshots(dir.path(), &pipeline);
+        let (Some(first), Some(last)) = (snaps.first(), snaps.last()) else {
+            println!("{name:>13}: nothing committed within {limit:?}");
+            continue;
+        };
+        let seconds = (last.0 - first.0) as f64 / 1000.0;
+        let rate = (last.1 - first.1) as f64 / seconds.max(0.001);
+        println!(
+            "{name:>13}: {rate:>9.0} events/s over {} events in {} snapshots ({seconds:.1} s between the first and last commit); peak RSS {rss:.0} MiB{}",
+            last.1,
+            snaps.len(),
+            if (last.1 as u64) < events {
+                " (stopped at the time limit)"
+            } else {
+                ""
+            }
+        );
+    }
+
+    // Produce → visible: a steady producer, commits every second.
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &servers, LATENCY_TOPIC, "bench-latency", "");
+    let child = start(&config);
+    std::thread::sleep(Duration::from_secs(5)); // the group join
+    let rate_per_s = 20_000_u64;
+    let seconds = 20;
+    let mut produced_at: Vec<i64> = Vec::new(); // per record in production order: ms
+    let mut per_partition: Vec<Vec<i64>> = vec![Vec::new(); PARTITIONS as usize];
+    let mut rng = Lcg(7);
+    let mut keys = 0;
+    let tick = Duration::from_millis(50);
+    let per_tick = rate_per_s * tick.as_millis() as u64 / 1000;
+    let begun = Instant::now();
+    for t in 0..(seconds * 1000 / tick.as_millis() as u64) {
+        for _ in 0..per_tick {
+            let n = produced_at.len() as u64;
+            let (partition, key, value) = event(&mut rng, n, &mut keys);
+            send(&producer, LATENCY_TOPIC, partition, &key, &value);
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            produced_at.push(now);
+            per_partition[partition as usize].push(now);
+        }
+        let next = tick * (t as u32 + 1);
+        std::thread::sleep(next.saturating_sub(begun.elapsed()));
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let total = produced_at.len() as i64;
+    let waited = Instant::now();
+    while snapshots(dir.path(), "bench-latency")
+        .last()
+        .is_none_or(|s| s.1 < total)
+        && waited.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    terminate(child);
+    // Per partition, the snapshot that first covers each record.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let table = runtime.block_on(async {
+        let catalog = SqlCatalog::connect(&CatalogConfig {
+            name: "floe".into(),
+            uri: format!("sqlite://{}", dir.path().join("catalog.db").display()),
+            warehouse: dir.path().join("warehouse").display().to_string(),
+        })
+        .await
+        .unwrap();
+        catalog
+            .load_table(&parse_table_ident("shop.accounts").unwrap())
+            .await
+            .unwrap()
+    });
+    let mut snaps: Vec<(i64, Offsets)> = table
+        .metadata
+        .snapshots()
+        .filter_map(|s| {
+            let text = s.summary().additional_properties.get("floe.offsets")?;
+            Some((s.timestamp_ms(), Offsets::from_json(text)?))
+        })
+        .collect();
+    snaps.sort_by_key(|s| s.0);
+    let mut latencies: Vec<i64> = Vec::new();
+    for (p, times) in per_partition.iter().enumerate() {
+        let mut s = 0;
+        for (offset, produced) in times.iter().enumerate() {
+            while s < snaps.len()
+                && snaps[s].1.get(LATENCY_TOPIC, p as i32).unwrap_or(0) <= offset as i64
+            {
+                s += 1;
+            }
+            if s < snaps.len() {
+                latencies.push(snaps[s].0 - produced);
+            }
+        }
+    }
+    latencies.sort();
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(-1)
+    };
+    println!(
+        "produce → visible at {rate_per_s} events/s, interval_ms = 1000: p50 {} ms, p99 {} ms, max {} ms ({} of {total} records visible)",
+        pct(0.5),
+        pct(0.99),
+        latencies.last().copied().unwrap_or(-1),
+        latencies.len()
+    );
+}
+
+/// How far the producer may run ahead of what floe has read.
+const AHEAD: u64 = 24_000;
+
+/// `floe_records_in_total` from the metrics endpoint (0 until it answers).
+fn records_in(port: u16) -> u64 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return 0;
+    };
+    let _ = write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n"
+    );
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text.lines()
+        .filter(|l| l.starts_with("floe_records_in_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn plugin_path_exists(variant: &str) -> bool {
+    let name = match variant {
+        "Rust mask" => "mask",
+        "Python mask" => "mask-py",
+        _ => return true,
+    };
+    workspace_root()
+        .join(format!("target/plugins/{name}.wasm"))
+        .is_file()
+}
