@@ -87,8 +87,28 @@ fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
     });
     let mut rng = Lcg(11);
     for n in 0..20 {
+        let before: i64 = table_offsets_of(&catalog, TABLE, TOPIC, PARTITIONS)
+            .iter()
+            .flatten()
+            .sum();
         let mut floe = Floe::start(&config, n);
-        std::thread::sleep(Duration::from_millis(200 + rng.below(3500)));
+        if n % 4 == 3 {
+            // Every fourth run lives until it has committed (the group join
+            // takes seconds on a loaded machine), then dies mid-stream.
+            let started = std::time::Instant::now();
+            while table_offsets_of(&catalog, TABLE, TOPIC, PARTITIONS)
+                .iter()
+                .flatten()
+                .sum::<i64>()
+                <= before
+                && started.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_millis(rng.below(500)));
+        } else {
+            std::thread::sleep(Duration::from_millis(200 + rng.below(3500)));
+        }
         assert!(floe.running(), "floe exited by itself: {}", floe.log_text());
         floe.kill();
     }

@@ -135,28 +135,28 @@ listen = "127.0.0.1:{port}"
     produce(&producer, TOPIC, &after_swap);
     wait_caught_up(&catalog, TABLE, TOPIC, &ends, Duration::from_secs(90));
 
-    let metrics = http_get(port, "/metrics");
+    // The metrics follow the snapshot by a moment: wait for them.
+    let wanted = [
+        r#"floe_plugin_traps_total{plugin="trap"}"#.to_string(),
+        r#"floe_dlq_records_total{topic="dbserver1.shop.accounts",reason="transform"} 4"#
+            .to_string(),
+        "floe_commit_duration_seconds_bucket".to_string(),
+        r#"floe_key_index_keys{table="shop.accounts"} 2996"#.to_string(),
+    ];
+    let started = Instant::now();
+    let mut metrics = http_get(port, "/metrics");
+    while !wanted.iter().all(|w| metrics.contains(w.as_str()))
+        && started.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+        metrics = http_get(port, "/metrics");
+    }
+    for line in &wanted {
+        assert!(metrics.contains(line.as_str()), "{line} in {metrics}");
+    }
     assert!(
         http_get(port, "/health").starts_with("HTTP/1.1 200"),
         "healthy while running"
-    );
-    assert!(
-        metrics.contains(r#"floe_plugin_traps_total{plugin="trap"}"#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(
-            r#"floe_dlq_records_total{topic="dbserver1.shop.accounts",reason="transform"} 4"#
-        ),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("floe_commit_duration_seconds_bucket"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"floe_key_index_keys{table="shop.accounts"} 2996"#),
-        "{metrics}"
     );
     assert!(floe.running());
     let status = floe.terminate(Duration::from_secs(30));

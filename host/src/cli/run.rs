@@ -22,6 +22,9 @@ pub struct RunArgs {
 /// 0; a Kafka source streams until SIGTERM or SIGINT, commits what it has
 /// buffered and exits 0.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // First of all, so that a SIGTERM during start-up is a clean stop, not
+    // the default (immediate) exit.
+    let stop = StopSignal::on_termination()?;
     let config = match PipelineConfig::load(&args.config) {
         Ok(config) => config,
         Err(error) => {
@@ -41,9 +44,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let streaming = matches!(config.source, SourceConfig::Kafka { .. });
-    // Registered before the pipeline opens, so an early SIGTERM is not the
-    // default (immediate) exit but a clean stop.
-    let stop = StopSignal::on_termination()?;
     let pipeline = match Pipeline::open_with_metrics(config, metrics) {
         Ok(pipeline) => pipeline,
         Err(error) => {

@@ -330,8 +330,12 @@ impl Floe {
         self.child.wait().unwrap();
     }
 
-    /// SIGTERM, then waits for it to exit (at most `within`).
+    /// SIGTERM once it has subscribed, then waits for it to exit (at most `within`).
     pub fn terminate(mut self, within: Duration) -> ExitStatus {
+        let started = Instant::now();
+        while !self.log_text().contains("subscribed") && started.elapsed() < within {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
