@@ -8,13 +8,14 @@
 
 mod iceberg_common;
 mod kafka_common;
+mod pipeline_common;
 
 use std::time::Duration;
 
 use iceberg_common::TestCatalog;
 use kafka_common::{
     Broker, CdcStream, Floe, Lcg, PIPELINE, dead_letter_positions, generate, group_offsets,
-    produce, table_offsets_of, wait_caught_up, write_config,
+    produce, produce_in_slices, table_offsets_of, wait_caught_up, write_config,
 };
 use serde_json::Value as Json;
 
@@ -76,15 +77,12 @@ fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
     let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "");
 
     // The producer writes in slices while floe is killed and restarted.
-    let servers = broker.servers.clone();
-    let events = stream.events.clone();
-    let producing = std::thread::spawn(move || {
-        let producer = kafka_common::producer(&servers);
-        for slice in events.chunks(200) {
-            produce(&producer, TOPIC, slice);
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    });
+    let producing = produce_in_slices(
+        &broker.servers,
+        TOPIC,
+        stream.events.clone(),
+        Duration::from_millis(250),
+    );
     let mut rng = Lcg(11);
     for n in 0..20 {
         let before: i64 = table_offsets_of(&catalog, TABLE, TOPIC, PARTITIONS)
@@ -206,15 +204,12 @@ fn two_processes_share_the_partitions_and_one_takes_over_from_the_other() {
     let first = Floe::start(&config, 0);
     let mut second = Floe::start(&config, 1);
 
-    let servers = broker.servers.clone();
-    let events = stream.events.clone();
-    let producing = std::thread::spawn(move || {
-        let producer = kafka_common::producer(&servers);
-        for slice in events.chunks(200) {
-            produce(&producer, TOPIC, slice);
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    });
+    let producing = produce_in_slices(
+        &broker.servers,
+        TOPIC,
+        stream.events.clone(),
+        Duration::from_millis(300),
+    );
     std::thread::sleep(Duration::from_secs(7));
     let shared = first.log_text();
     first.kill();

@@ -5,6 +5,7 @@
 
 mod iceberg_common;
 mod kafka_common;
+mod pipeline_common;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

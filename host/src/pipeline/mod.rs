@@ -17,7 +17,7 @@ mod file;
 mod stream;
 mod tables;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -223,6 +223,10 @@ impl Pipeline {
                 self.write(index, own, &by_offset);
             }
         }
+        // Routed changes, per target table in arrival order; each target
+        // also records the versions of the plugins that routed to it.
+        let mut by_target: BTreeMap<usize, Vec<Change>> = BTreeMap::new();
+        let mut sources: BTreeSet<(usize, usize)> = BTreeSet::new();
         for (from, change) in routed {
             let target = participants
                 .iter()
@@ -238,12 +242,10 @@ impl Pipeline {
                         .offsets()
                         .get(&topic, partition)
                         .unwrap_or(0);
-                    if change.position.offset < already {
-                        continue;
+                    if change.position.offset >= already {
+                        sources.insert((from, target));
+                        by_target.entry(target).or_default().push(change);
                     }
-                    let plugins = self.tables[from].plugins.clone();
-                    self.tables[target].plugins.extend(plugins);
-                    self.write(target, vec![change], &by_offset);
                 }
                 None => {
                     let reason = format!(
@@ -255,6 +257,13 @@ impl Pipeline {
                     self.bury(from, letter(record, &name, DlqStage::Transform, reason));
                 }
             }
+        }
+        for (from, target) in sources {
+            let plugins = self.tables[from].plugins.clone();
+            self.tables[target].plugins.extend(plugins);
+        }
+        for (target, changes) in by_target {
+            self.write(target, changes, &by_offset);
         }
         self.metrics.buffered(self.buffered.0, self.buffered.1);
     }

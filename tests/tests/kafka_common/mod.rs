@@ -19,7 +19,7 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{Value as Json, json};
 
-use crate::iceberg_common::{TestCatalog, python};
+use crate::iceberg_common::TestCatalog;
 
 /// The pipeline id (and consumer group) of the Kafka tests.
 pub const PIPELINE: &str = "kafka-cdc";
@@ -439,15 +439,27 @@ pub fn group_offsets(servers: &str, group: &str, topic: &str, partitions: i32) -
 /// (partition, offset) of every dead letter under `<dir>/dlq`, sorted, read
 /// with pyarrow as a user would (duplicates kept).
 pub fn dead_letter_positions(dir: &Path) -> Vec<(i32, i64)> {
-    let code = format!(
-        "import glob, json, pyarrow.parquet as pq\nfiles = glob.glob({:?} + '/**/*.parquet', recursive=True)\nout = []\nfor f in files:\n    t = pq.read_table(f).to_pydict()\n    out += list(zip(t['partition'], t['offset']))\nprint(json.dumps(sorted(out)))",
-        dir.join("dlq").display().to_string()
-    );
-    let output = Command::new(python()).args(["-c", &code]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    serde_json::from_value(crate::pipeline_common::dlq_columns(
+        dir,
+        &["partition", "offset"],
+    ))
+    .unwrap()
+}
+
+/// Produces `events` to `topic` in slices of 200 from another thread,
+/// pausing `pause` between slices.
+pub fn produce_in_slices(
+    servers: &str,
+    topic: &'static str,
+    events: Vec<Event>,
+    pause: Duration,
+) -> std::thread::JoinHandle<()> {
+    let servers = servers.to_string();
+    std::thread::spawn(move || {
+        let producer = producer(&servers);
+        for slice in events.chunks(200) {
+            produce(&producer, topic, slice);
+            std::thread::sleep(pause);
+        }
+    })
 }

@@ -81,9 +81,17 @@ pub fn run_to_end(config: &Path) -> String {
 /// (offset, stage, reason) of every dead letter under `<dir>/dlq`, by offset,
 /// read with pyarrow as a user would.
 pub fn dead_letters(dir: &Path) -> Vec<(i64, String, String)> {
+    serde_json::from_value(dlq_columns(dir, &["offset", "stage", "_dlq_reason"])).unwrap()
+}
+
+/// The given columns of every dead letter under `<dir>/dlq`, one tuple per
+/// letter, sorted, duplicates kept; read with pyarrow as a user would.
+pub fn dlq_columns(dir: &Path, columns: &[&str]) -> Json {
+    let picked: Vec<String> = columns.iter().map(|c| format!("t[{c:?}]")).collect();
     let code = format!(
-        "import glob, json, pyarrow.parquet as pq\nfiles = glob.glob({:?} + '/**/*.parquet', recursive=True)\nout = []\nfor f in files:\n    t = pq.read_table(f).to_pydict()\n    out += list(zip(t['offset'], t['stage'], t['_dlq_reason']))\nprint(json.dumps(sorted(out)))",
-        dir.join("dlq").display().to_string()
+        "import glob, json, pyarrow.parquet as pq\nfiles = glob.glob({:?} + '/**/*.parquet', recursive=True)\nout = []\nfor f in files:\n    t = pq.read_table(f).to_pydict()\n    out += list(zip({}))\nprint(json.dumps(sorted(out)))",
+        dir.join("dlq").display().to_string(),
+        picked.join(", ")
     );
     let output = Command::new(python()).args(["-c", &code]).output().unwrap();
     assert!(
