@@ -14,6 +14,7 @@
 //! streams from Kafka until asked to stop ([`stream`]).
 
 mod file;
+mod staging;
 mod stream;
 mod tables;
 
@@ -25,15 +26,15 @@ use crate::change::Change;
 use crate::commit::Offsets;
 use crate::commit::catalog::{self, SqlCatalog};
 use crate::config::PipelineConfig;
-use crate::decode::Decoded;
 use crate::dlq::{DeadLetter, DlqStage, DlqTopic, DlqWriter};
 use crate::metrics::Metrics;
 use crate::plugin::{HotReload, PluginEngine, PluginRegistry, ReloadEvent};
 use crate::source::RawRecord;
 use crate::table::CommitReport;
 
+use staging::{PartitionWork, StagedPartition, Staging, StagingStopped};
 pub use stream::StopSignal;
-use tables::{TableDecoder, TableRun, TopicTables};
+use tables::{TableRun, TopicTables};
 
 /// Why a pipeline cannot start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -70,12 +71,14 @@ struct WindowCommit {
 /// A running pipeline.
 ///
 /// Catalog and table I/O is async and runs on the pipeline's own runtime;
-/// decoding and plugin calls run outside it (wasmtime-wasi's synchronous
-/// bindings drive their own and must not be nested in another).
+/// decoding and plugin calls run on the staging thread ([`staging`]),
+/// outside it (wasmtime-wasi's synchronous bindings drive their own runtime
+/// and must not be nested in another).
 pub struct Pipeline {
     runtime: tokio::runtime::Runtime,
     config: PipelineConfig,
     tables: Vec<TableRun>,
+    staging: Staging,
     topics: TopicTables,
     dlq: DlqWriter,
     dlq_topic: Option<DlqTopic>,
@@ -133,15 +136,15 @@ impl Pipeline {
             None => (None, None),
         };
         let mut tables = Vec::with_capacity(config.tables.len());
+        let mut stages = Vec::with_capacity(config.tables.len());
         for table in &config.tables {
-            tables.push(tables::open_table(
-                &runtime,
-                &config,
-                table,
-                &catalog,
-                registry.as_ref(),
-            )?);
+            let (run, table_stages) =
+                tables::open_table(&runtime, &config, table, &catalog, registry.as_ref())?;
+            tables.push(run);
+            stages.push(table_stages);
         }
+        let staging = Staging::start(stages, metrics.clone())
+            .map_err(|e| setup(format!("starting the decoding thread: {e}")))?;
         let dlq_topic = match (&config.dlq.topic, &config.source) {
             (
                 Some(topic),
@@ -165,6 +168,7 @@ impl Pipeline {
             dlq_topic,
             config,
             tables,
+            staging,
             topics,
             registry,
             reload_events_seen: 0,
@@ -182,10 +186,54 @@ impl Pipeline {
         &self.metrics
     }
 
-    /// Decodes, transforms and buffers records of one topic partition, in
-    /// offset order, for every table that takes them (directly, or through
-    /// routes of another table's transforms).
-    fn process_partition(&mut self, records: &[RawRecord]) {
+    /// Hands records (of any partitions) to staging, to be decoded and
+    /// transformed for every table fed by their topics while the writers
+    /// work; [`Pipeline::apply_staged`] takes the results back in order.
+    fn stage(&mut self, records: Vec<RawRecord>) -> Result<(), PipelineError> {
+        let mut batch = Vec::new();
+        for records in by_partition(records) {
+            let first = &records[0];
+            let (topic, partition) = (first.topic.clone(), first.partition);
+            let mut tables = Vec::new();
+            for &(index, direct) in self.topics.for_topic(&topic).iter() {
+                let already = self.tables[index]
+                    .writer
+                    .offsets()
+                    .get(&topic, partition)
+                    .unwrap_or(0);
+                if let Some(fresh_from) = records.iter().position(|r| r.offset >= already)
+                    && direct
+                {
+                    tables.push((index, fresh_from));
+                }
+            }
+            batch.push(PartitionWork { records, tables });
+        }
+        self.staging.submit(batch).map_err(stopped)
+    }
+
+    /// Applies the oldest staged batch; `false` when none is in flight.
+    fn apply_staged(&mut self) -> Result<bool, PipelineError> {
+        let Some(batch) = self.staging.next().map_err(stopped)? else {
+            return Ok(false);
+        };
+        for partition in batch {
+            self.apply_partition(partition);
+        }
+        Ok(true)
+    }
+
+    /// Applies every staged batch.
+    fn apply_all_staged(&mut self) -> Result<(), PipelineError> {
+        while self.apply_staged()? {}
+        Ok(())
+    }
+
+    /// Buffers what staging made of one topic partition's records, in offset
+    /// order, in every table that takes them (directly, or through routes of
+    /// another table's transforms).
+    fn apply_partition(&mut self, staged: StagedPartition) {
+        let records = &staged.records;
         let Some(first) = records.first() else { return };
         let topic = first.topic.clone();
         let partition = first.partition;
@@ -198,8 +246,9 @@ impl Pipeline {
             .sum::<usize>();
         let participants = self.topics.for_topic(&topic);
         let by_offset: HashMap<i64, &RawRecord> = records.iter().map(|r| (r.offset, r)).collect();
+        let mut staged_tables = staged.tables;
         let mut routed: Vec<(usize, Change)> = Vec::new();
-        for &(index, direct) in participants.iter() {
+        for &(index, _) in participants.iter() {
             let run = &mut self.tables[index];
             run.consumed.advance(&topic, partition, last + 1);
             let already = run.writer.offsets().get(&topic, partition).unwrap_or(0);
@@ -209,19 +258,39 @@ impl Pipeline {
             run.window_start
                 .entry((topic.clone(), partition))
                 .or_insert(records[fresh_from].offset);
-            if direct {
-                let changes = self.transform(index, &records[fresh_from..], &by_offset);
-                let run = &mut self.tables[index];
-                let mut own = Vec::with_capacity(changes.len());
-                for change in changes {
-                    if change.table == run.name {
-                        own.push(change);
-                    } else {
-                        routed.push((index, change));
-                    }
-                }
-                self.write(index, own, &by_offset);
+            let Some(at) = staged_tables.iter().position(|t| t.index == index) else {
+                continue;
+            };
+            let table = staged_tables.swap_remove(at);
+            self.summary.skipped += table.skipped;
+            for plugin in table.plugins {
+                self.tables[index]
+                    .plugins
+                    .insert(plugin.name, plugin.sha256);
             }
+            for rejection in table.rejected {
+                if rejection.offset < already {
+                    continue;
+                }
+                if let Some(record) = by_offset.get(&rejection.offset) {
+                    let name = self.tables[index].name.clone();
+                    let dead = letter(record, &name, rejection.stage, rejection.reason);
+                    self.bury(index, dead);
+                }
+            }
+            let run = &mut self.tables[index];
+            let mut own = Vec::with_capacity(table.changes.len());
+            for change in table.changes {
+                if change.position.offset < already {
+                    continue;
+                }
+                if change.table == run.name {
+                    own.push(change);
+                } else {
+                    routed.push((index, change));
+                }
+            }
+            self.write(index, own, &by_offset);
         }
         // Routed changes, per target table in arrival order; each target
         // also records the versions of the plugins that routed to it.
@@ -266,88 +335,6 @@ impl Pipeline {
             self.write(target, changes, &by_offset);
         }
         self.metrics.buffered(self.buffered.0, self.buffered.1);
-    }
-
-    /// Decodes `records` and runs the table's transform chain: the changes
-    /// for this table and those routed elsewhere.
-    fn transform(
-        &mut self,
-        index: usize,
-        records: &[RawRecord],
-        by_offset: &HashMap<i64, &RawRecord>,
-    ) -> Vec<Change> {
-        let mut dead = Vec::new();
-        let run = &mut self.tables[index];
-        let mut changes = Vec::with_capacity(records.len());
-        match &mut run.decoder {
-            TableDecoder::Debezium(decoder) => {
-                for record in records {
-                    match decoder.decode(record) {
-                        Ok(Decoded::Changes(decoded)) => changes.extend(decoded),
-                        Ok(Decoded::Skipped(_)) => self.summary.skipped += 1,
-                        Err(error) => dead.push(letter(
-                            record,
-                            &run.name,
-                            DlqStage::Decode,
-                            error.to_string(),
-                        )),
-                    }
-                }
-            }
-            TableDecoder::Plugin(stage) => {
-                let started = Instant::now();
-                let output = stage.apply(records);
-                self.metrics.plugin_call(
-                    &output.plugin.name,
-                    started.elapsed(),
-                    output.failures as u64,
-                );
-                run.plugins
-                    .insert(output.plugin.name.clone(), output.plugin.sha256.clone());
-                for rejected in output.rejected {
-                    dead.push(letter(
-                        &records[rejected.index],
-                        &run.name,
-                        DlqStage::Decode,
-                        rejected.reason,
-                    ));
-                }
-                changes = output.changes;
-            }
-        }
-        for change in &mut changes {
-            change.table.clone_from(&run.name);
-        }
-        for stage in &mut run.transforms {
-            // Changes already routed elsewhere pass the rest of the chain by.
-            let (mine, elsewhere): (Vec<Change>, Vec<Change>) =
-                changes.into_iter().partition(|c| c.table == run.name);
-            let started = Instant::now();
-            let output = stage.apply(mine);
-            self.metrics.plugin_call(
-                &output.plugin.name,
-                started.elapsed(),
-                output.failures as u64,
-            );
-            run.plugins
-                .insert(output.plugin.name.clone(), output.plugin.sha256.clone());
-            for rejected in output.rejected {
-                if let Some(record) = by_offset.get(&rejected.change.position.offset) {
-                    dead.push(letter(
-                        record,
-                        &run.name,
-                        DlqStage::Transform,
-                        rejected.reason,
-                    ));
-                }
-            }
-            changes = output.changes;
-            changes.extend(elsewhere);
-        }
-        for letter in dead {
-            self.bury(index, letter);
-        }
-        changes
     }
 
     /// Applies changes to table `index`'s writer; what it refuses goes to the DLQ.
@@ -460,8 +447,10 @@ impl Pipeline {
         Ok(outcome)
     }
 
-    /// Forgets the window in every table: its records will be read again.
-    fn discard_window(&mut self) {
+    /// Forgets the window in every table and whatever is staged: those
+    /// records will be read again.
+    fn discard_window(&mut self) -> Result<(), PipelineError> {
+        self.staging.discard().map_err(stopped)?;
         for run in &mut self.tables {
             run.writer.discard();
             run.consumed = Offsets::new();
@@ -472,6 +461,7 @@ impl Pipeline {
         }
         self.buffered = (0, 0);
         self.metrics.buffered(0, 0);
+        Ok(())
     }
 
     /// The next offset to read for `(topic, partition)`: the smallest any of
@@ -511,6 +501,10 @@ impl Pipeline {
         }
         self.reload_events_seen = events.len();
     }
+}
+
+fn stopped(error: StagingStopped) -> PipelineError {
+    PipelineError::Run(error.to_string())
 }
 
 fn letter(record: &RawRecord, table: &str, stage: DlqStage, reason: String) -> DeadLetter {

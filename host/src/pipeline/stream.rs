@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Pipeline, PipelineError, RunSummary, by_partition};
+use super::{Pipeline, PipelineError, RunSummary};
 use crate::config::SourceConfig;
 use crate::source::{KafkaSource, KafkaSourceConfig};
 
@@ -105,25 +105,33 @@ impl Pipeline {
                 .min(Duration::from_millis(100));
             let polled = source.poll(max_records.min(8192), wait);
             if !polled.rebalances.is_empty() {
-                self.discard_window();
+                self.discard_window()?;
                 window_opened = None;
                 self.reposition(&mut source, stop)?;
                 continue;
             }
-            if !polled.records.is_empty() {
-                window_opened.get_or_insert_with(Instant::now);
-                for records in by_partition(polled.records) {
-                    self.process_partition(&records);
+            if polled.records.is_empty() {
+                // Nothing new: what is staged is all there is to apply.
+                self.apply_all_staged()?;
+            } else {
+                self.stage(polled.records)?;
+                // One batch is decoded while the one before it is applied.
+                while self.staging.in_flight() > 1 {
+                    self.apply_staged()?;
                 }
+            }
+            if self.buffered.0 > 0 || self.staging.in_flight() > 0 {
+                window_opened.get_or_insert_with(Instant::now);
             }
             let due = window_opened.is_some_and(|at| at.elapsed() >= interval)
                 || self.buffered.0 >= max_records;
-            if due {
+            if due && self.buffered.0 > 0 {
                 self.commit_window(&mut source, stop)?;
                 window_opened = None;
             }
         }
         tracing::info!("stopping: committing what is buffered");
+        self.apply_all_staged()?;
         if self.buffered.0 > 0 {
             self.commit_window(&mut source, stop)?;
         }
@@ -148,7 +156,7 @@ impl Pipeline {
             match self.commit() {
                 Ok(outcome) => {
                     if outcome.dropped {
-                        self.discard_window();
+                        self.discard_window()?;
                         self.reposition(source, stop)?;
                     } else {
                         let offsets: Vec<(String, i32, i64)> = source

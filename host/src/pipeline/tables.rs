@@ -15,6 +15,7 @@ use crate::table::schema::column_type;
 use crate::table::{TableOptions, TableWriter};
 
 use super::PipelineError;
+use super::staging::TableStages;
 
 /// How a table turns raw records into changes.
 pub(super) enum TableDecoder {
@@ -25,11 +26,10 @@ pub(super) enum TableDecoder {
 /// How often the same dead-letter reason is logged again.
 const REASON_LOG_EVERY: Duration = Duration::from_secs(60);
 
-/// One configured table at run time.
+/// One configured table at run time, as the writers see it (its decoder
+/// and transforms run in [`super::staging`]).
 pub(super) struct TableRun {
     pub name: String,
-    pub decoder: TableDecoder,
-    pub transforms: Vec<TransformStage>,
     pub writer: TableWriter,
     /// The records consumed this window: next offset per partition.
     pub consumed: Offsets,
@@ -121,7 +121,7 @@ pub(super) fn open_table(
     table: &TableConfig,
     catalog: &SqlCatalog,
     registry: Option<&Arc<PluginRegistry>>,
-) -> Result<TableRun, PipelineError> {
+) -> Result<(TableRun, TableStages), PipelineError> {
     let setup = |e: String| PipelineError::Setup(format!("table {}: {e}", table.table));
     let ident = catalog::parse_table_ident(&table.table)
         .ok_or_else(|| setup("not `namespace.name`".into()))?;
@@ -169,10 +169,13 @@ pub(super) fn open_table(
                 .map_err(|e| setup(e.to_string()))?,
         );
     }
-    Ok(TableRun {
+    let stages = TableStages {
         name: table.table.clone(),
         decoder,
         transforms,
+    };
+    let run = TableRun {
+        name: table.table.clone(),
         writer,
         consumed: Offsets::new(),
         window_start: BTreeMap::new(),
@@ -180,5 +183,6 @@ pub(super) fn open_table(
         dead_sent: false,
         plugins: BTreeMap::new(),
         reasons_logged: HashMap::new(),
-    })
+    };
+    Ok((run, stages))
 }

@@ -43,12 +43,30 @@ fn double(v: &Value) -> Option<f64> {
     }
 }
 
+/// The values of column `name` in `rows`. Rows of one window almost always
+/// list their columns in the same order, so each row is first asked at the
+/// position the column had in the row before.
+fn values_of<'a>(rows: &'a [&'a Image], name: &'a str) -> impl Iterator<Item = Option<&'a Value>> {
+    let mut at = 0;
+    rows.iter().map(move |row| {
+        let fields = row.fields();
+        if let Some(field) = fields.get(at)
+            && field.name == name
+        {
+            return field.value.as_ref();
+        }
+        let found = fields.iter().position(|f| f.name == name)?;
+        at = found;
+        fields[found].value.as_ref()
+    })
+}
+
 /// One Arrow column of `rows`' values of `name`, of Iceberg type `ty`. A value
 /// of another type (schema already checked: a narrower one) is widened; one
 /// that cannot be is written as NULL.
 fn column(ty: &PrimitiveType, name: &str, rows: &[&Image]) -> Result<ArrayRef, ArrowError> {
     let n = rows.len();
-    let values = rows.iter().map(|r| r.get(name));
+    let values = values_of(rows, name);
     Ok(match ty {
         PrimitiveType::Boolean => {
             let mut b = BooleanBuilder::with_capacity(n);
@@ -117,7 +135,13 @@ fn column(ty: &PrimitiveType, name: &str, rows: &[&Image]) -> Result<ArrayRef, A
             }
         }
         PrimitiveType::String => {
-            let mut b = StringBuilder::with_capacity(n, n * 16);
+            let bytes = values_of(rows, name)
+                .map(|v| match v {
+                    Some(Value::String(s)) => s.len(),
+                    _ => 0,
+                })
+                .sum();
+            let mut b = StringBuilder::with_capacity(n, bytes);
             values.for_each(|v| {
                 b.append_option(v.and_then(|v| match v {
                     Value::String(s) => Some(s.as_str()),
@@ -137,7 +161,13 @@ fn column(ty: &PrimitiveType, name: &str, rows: &[&Image]) -> Result<ArrayRef, A
             Arc::new(b.finish())
         }
         PrimitiveType::Binary => {
-            let mut b = LargeBinaryBuilder::with_capacity(n, n * 16);
+            let bytes = values_of(rows, name)
+                .map(|v| match v {
+                    Some(Value::Binary(b)) => b.len(),
+                    _ => 0,
+                })
+                .sum();
+            let mut b = LargeBinaryBuilder::with_capacity(n, bytes);
             values.for_each(|v| {
                 b.append_option(v.and_then(|v| match v {
                     Value::Binary(s) => Some(s.as_slice()),

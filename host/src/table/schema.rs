@@ -175,6 +175,10 @@ pub struct SchemaState {
     schema: Arc<Schema>,
     last_column_id: i32,
     evolved: bool,
+    /// The columns (names and types, in order) of the last image the schema
+    /// admitted as it is: an image of the same shape needs only its values
+    /// and required columns checked, not a lookup per column.
+    admitted_shape: Vec<(String, ColumnType)>,
 }
 
 impl SchemaState {
@@ -186,6 +190,7 @@ impl SchemaState {
             schema,
             last_column_id,
             evolved: false,
+            admitted_shape: Vec::new(),
         }
     }
 
@@ -209,8 +214,6 @@ impl SchemaState {
         evolve: bool,
         partial: bool,
     ) -> Result<(), SchemaMismatch> {
-        let mut new_fields: Vec<NestedFieldRef> = Vec::new();
-        let mut changed: Vec<(i32, ColumnType)> = Vec::new();
         for field in image.fields() {
             if let Some(value) = &field.value
                 && !value.fits(field.ty)
@@ -221,6 +224,37 @@ impl SchemaState {
                     value: value.clone(),
                 });
             }
+        }
+        let fields = image.fields();
+        let same_shape = fields.len() == self.admitted_shape.len()
+            && fields
+                .iter()
+                .zip(&self.admitted_shape)
+                .all(|(f, (name, ty))| f.ty == *ty && f.name == *name);
+        if !same_shape {
+            self.admit_columns(image, evolve)?;
+        }
+        if !partial {
+            for field in self.schema.as_struct().fields() {
+                if field.required && image.get(&field.name).is_none() {
+                    return Err(SchemaMismatch::Required(field.name.clone()));
+                }
+            }
+        }
+        if !same_shape {
+            self.admitted_shape.clear();
+            self.admitted_shape
+                .extend(fields.iter().map(|f| (f.name.clone(), f.ty)));
+        }
+        Ok(())
+    }
+
+    /// Checks each column of `image` against the schema, which gains the
+    /// new columns and widened types `evolve` allows.
+    fn admit_columns(&mut self, image: &Image, evolve: bool) -> Result<(), SchemaMismatch> {
+        let mut new_fields: Vec<NestedFieldRef> = Vec::new();
+        let mut changed: Vec<(i32, ColumnType)> = Vec::new();
+        for field in image.fields() {
             match self.schema.field_by_name(&field.name) {
                 Some(existing) => {
                     let Some(table_ty) = column_type(&existing.field_type) else {
@@ -253,13 +287,6 @@ impl SchemaState {
                     )));
                 }
                 None => return Err(SchemaMismatch::Unknown(field.name.clone())),
-            }
-        }
-        if !partial {
-            for field in self.schema.as_struct().fields() {
-                if field.required && image.get(&field.name).is_none() {
-                    return Err(SchemaMismatch::Required(field.name.clone()));
-                }
             }
         }
         if new_fields.is_empty() && changed.is_empty() {

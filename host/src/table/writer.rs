@@ -262,7 +262,7 @@ impl TableWriter {
     /// others are applied (a change below the table's offset is skipped).
     pub fn apply(&mut self, changes: Vec<Change>) -> Vec<Rejected> {
         let mut rejected = Vec::new();
-        for change in changes {
+        for mut change in changes {
             let position = change.position.clone();
             if self
                 .offsets
@@ -272,7 +272,7 @@ impl TableWriter {
                 self.skipped += 1;
                 continue;
             }
-            if let Err(error) = self.apply_one(&change) {
+            if let Err(error) = self.apply_one(&mut change) {
                 rejected.push(Rejected { change, error });
             }
             let pending = &mut self.pending;
@@ -292,7 +292,9 @@ impl TableWriter {
         rejected
     }
 
-    fn apply_one(&mut self, change: &Change) -> Result<(), ChangeError> {
+    /// Applies `change` to the pending rows, taking its after image; a
+    /// change it refuses is left whole.
+    fn apply_one(&mut self, change: &mut Change) -> Result<(), ChangeError> {
         if change.op == Op::Truncate {
             self.pending.rows.clear();
             self.pending.truncated = true;
@@ -349,7 +351,7 @@ impl TableWriter {
             // A primary-key change as one update: delete the old key.
             self.pending.rows.insert(old, None);
         }
-        let row = if is_delete { None } else { Some(image.clone()) };
+        let row = if is_delete { None } else { change.after.take() };
         self.pending.rows.insert(key, row);
         Ok(())
     }
