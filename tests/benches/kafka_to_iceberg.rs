@@ -125,6 +125,12 @@ warehouse = "warehouse"
 [source]
 kind = "kafka"
 brokers = "{servers}"
+# The mock cluster answers a fetch with no new data only when
+# fetch.wait.max.ms (default 500) runs out, where a real broker answers as
+# soon as a record arrives (fetch.min.bytes = 1); at the default, the
+# producer's pacing and these waits, not floe, set the rate.
+[source.properties]
+"fetch.wait.max.ms" = "10"
 [commit]
 interval_ms = 1000
 max_records = 100000

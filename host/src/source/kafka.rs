@@ -222,15 +222,21 @@ impl KafkaSource {
         })
     }
 
-    /// Reads up to `max` records, waiting at most `wait` for the first.
-    /// Stops early at a rebalance: the records read before it are returned
-    /// with it, the record that came with it is not (the pipeline
-    /// repositions every partition and reads it again).
+    /// Reads up to `max` records: waits at most `wait` for the first, then
+    /// takes what librdkafka has already fetched, without waiting for more
+    /// (the pipeline works on those while the next ones arrive). Stops early
+    /// at a rebalance: the records read before it are returned with it, the
+    /// record that came with it is not (the pipeline repositions every
+    /// partition and reads it again).
     pub fn poll(&mut self, max: usize, wait: Duration) -> Polled {
         let mut polled = Polled::default();
         let deadline = Instant::now() + wait;
         while polled.records.len() < max {
-            let timeout = deadline.saturating_duration_since(Instant::now());
+            let timeout = if polled.records.is_empty() {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
             let message = self.consumer.poll(timeout);
             let rebalances = std::mem::take(
                 &mut *self
@@ -257,9 +263,6 @@ impl KafkaSource {
                         polled.records.push(record);
                     }
                 }
-            }
-            if Instant::now() >= deadline && !polled.records.is_empty() {
-                break;
             }
         }
         if let Some(metrics) = &self.metrics {

@@ -103,10 +103,22 @@ impl KeyIndex {
         self.file_ids.clear();
     }
 
-    /// Approximate memory held by the index, in bytes.
+    /// Gives back the room no key uses (after a rebuild sized for more).
+    pub fn shrink_to_fit(&mut self) {
+        self.rows.shrink_to_fit();
+    }
+
+    /// Approximate memory held by the index, in bytes: the hash table's
+    /// buckets (an entry and a control byte each), and the files.
     pub fn memory_bytes(&self) -> usize {
         let entry = std::mem::size_of::<(IndexKey, RowLocation)>() + 1;
-        self.rows.capacity() * entry
+        // hashbrown keeps its load at most 7/8 of a power-of-two bucket count.
+        let buckets = match self.rows.capacity() {
+            0 => 0,
+            cap if cap < 8 => (cap + 1).next_power_of_two(),
+            cap => (cap * 8 / 7).next_power_of_two(),
+        };
+        buckets * entry
             + self.files.capacity() * std::mem::size_of::<IndexedFile>()
             + self
                 .files

@@ -323,8 +323,11 @@ pub async fn rebuild_index(
         })
         .collect();
 
+    // Room for the rows no position delete removes: exact when every
+    // replaced row has one (as floe writes them), a bound otherwise.
     let total: u64 = data.iter().map(|d| d.records).sum();
-    let mut index = KeyIndex::with_capacity(total as usize);
+    let position_deleted: u64 = deleted.iter().map(|d| d.len() as u64).sum();
+    let mut index = KeyIndex::with_capacity(total.saturating_sub(position_deleted) as usize);
     let mut duplicates = Vec::new();
     let reads = futures::stream::iter(data.iter().enumerate())
         .map(|(i, d)| {
@@ -413,6 +416,7 @@ pub async fn rebuild_index(
             }
         }
     }
+    index.shrink_to_fit();
     stats.keys = index.len();
     stats.duplicates = duplicates.len();
     stats.seconds = started.elapsed().as_secs_f64();
