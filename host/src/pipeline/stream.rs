@@ -1,9 +1,11 @@
 //! Streaming mode: Kafka topics in a consumer group, until asked to stop.
 //!
-//! One thread polls, processes and commits, so a window is committed while
-//! nothing is fetched: librdkafka stops fetching once its bounded prefetch
-//! queue is full, and a slow catalog slows floe down instead of filling its
-//! memory. A rebalance drops the in-flight window and repositions every
+//! One thread polls, applies and commits, while the staging thread decodes
+//! and transforms at most a few batches ahead of it; a window is committed
+//! while nothing is fetched: librdkafka stops fetching once its bounded
+//! prefetch queue is full, and a slow catalog slows floe down instead of
+//! filling its memory. A rebalance drops the in-flight window (and what is
+//! staged) and repositions every
 //! assigned partition from its tables' offsets (a revoked partition is let go
 //! with nothing of it half-committed); a commit that finds its offsets moved
 //! by another process does the same.

@@ -191,18 +191,50 @@ pub fn record_batch(
     arrow: &ArrowSchemaRef,
     rows: &[&Image],
 ) -> Result<RecordBatch, ArrowError> {
-    let mut columns = Vec::with_capacity(schema.as_struct().fields().len());
-    for field in schema.as_struct().fields() {
-        let Type::Primitive(ty) = field.field_type.as_ref() else {
-            return Err(ArrowError::NotYetImplemented(format!(
-                "column `{}`: floe does not write nested columns",
-                field.name
-            )));
-        };
-        columns.push(column(ty, &field.name, rows)?);
-    }
+    let fields = schema.as_struct().fields();
+    let build = |fields: &[iceberg::spec::NestedFieldRef]| -> Result<Vec<ArrayRef>, ArrowError> {
+        fields
+            .iter()
+            .map(|field| {
+                let Type::Primitive(ty) = field.field_type.as_ref() else {
+                    return Err(ArrowError::NotYetImplemented(format!(
+                        "column `{}`: floe does not write nested columns",
+                        field.name
+                    )));
+                };
+                column(ty, &field.name, rows)
+            })
+            .collect()
+    };
+    // Columns are independent: a big window builds half of them on a
+    // second thread (the writer waits for this at commit).
+    let columns = if rows.len() >= PARALLEL_ROWS && fields.len() >= 2 {
+        let (first, second) = fields.split_at(fields.len() / 2);
+        let (first, second) = std::thread::scope(|scope| {
+            let helper = std::thread::Builder::new().spawn_scoped(scope, || build(second));
+            let first = build(first);
+            let second = match helper {
+                Ok(helper) => helper.join().unwrap_or_else(|_| {
+                    Err(ArrowError::ComputeError(
+                        "building record batch columns panicked".into(),
+                    ))
+                }),
+                // No thread to be had: build them here.
+                Err(_) => build(second),
+            };
+            (first, second)
+        });
+        let mut columns = first?;
+        columns.extend(second?);
+        columns
+    } else {
+        build(fields)?
+    };
     RecordBatch::try_new(arrow.clone(), columns)
 }
+
+/// Windows of at least this many rows build their columns on two threads.
+const PARALLEL_ROWS: usize = 10_000;
 
 /// Appends the canonical key form (see [`super::key`]) of `array[row]`;
 /// `false` when the column's type cannot be a key.
