@@ -3,7 +3,7 @@
 //! Kafka-protocol broker on a real port, in this process).
 //!
 //! The mock cluster keeps only 5 MiB per partition, so the producer runs at
-//! most 24,000 events ahead of what floe has read (its `/metrics`); floe is
+//! most 40,000 events ahead of what floe has read (its `/metrics`); floe is
 //! the bottleneck, as it would be against a real broker holding a backlog.
 //!
 //! Prints, for no transform, the Rust `mask` plugin and the Python one:
@@ -414,7 +414,10 @@ fn main() {
 }
 
 /// How far the producer may run ahead of what floe has read.
-const AHEAD: u64 = 24_000;
+/// 5,000 events of ~750 B per partition: 3.6 MiB, inside the mock
+/// cluster's 5 MiB, and enough to keep floe busy through a commit (while it
+/// commits, floe reads nothing and the producer waits for it).
+const AHEAD: u64 = 40_000;
 
 /// `floe_records_in_total` from the metrics endpoint (0 until it answers).
 fn records_in(port: u16) -> u64 {
