@@ -69,6 +69,15 @@ pub(super) struct StagedTable {
     pub skipped: u64,
 }
 
+impl StagedTable {
+    /// Notes a plugin call that started at `started`: its metrics, and its
+    /// version for the table's snapshot.
+    fn called(&mut self, metrics: &Metrics, plugin: PluginId, started: Instant, failures: usize) {
+        metrics.plugin_call(&plugin.name, started.elapsed(), failures as u64);
+        self.plugins.push(plugin);
+    }
+}
+
 /// A partition's records with what every table made of them.
 pub(super) struct StagedPartition {
     /// The records, in offset order.
@@ -216,12 +225,7 @@ fn stage_table(
         TableDecoder::Plugin(stage) => {
             let started = Instant::now();
             let output = stage.apply(records);
-            metrics.plugin_call(
-                &output.plugin.name,
-                started.elapsed(),
-                output.failures as u64,
-            );
-            staged.plugins.push(output.plugin);
+            staged.called(metrics, output.plugin, started, output.failures);
             for rejected in output.rejected {
                 staged.rejected.push(Rejection {
                     offset: records[rejected.index].offset,
@@ -242,12 +246,7 @@ fn stage_table(
             .partition(|c| c.table == table.name);
         let started = Instant::now();
         let output = stage.apply(mine);
-        metrics.plugin_call(
-            &output.plugin.name,
-            started.elapsed(),
-            output.failures as u64,
-        );
-        staged.plugins.push(output.plugin);
+        staged.called(metrics, output.plugin, started, output.failures);
         for rejected in output.rejected {
             staged.rejected.push(Rejection {
                 offset: rejected.change.position.offset,
