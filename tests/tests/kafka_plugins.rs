@@ -121,9 +121,11 @@ listen = "127.0.0.1:{port}"
     let staged = plugins.join("tx.wasm.new");
     std::fs::copy(plugin_path("mask"), &staged).unwrap();
     std::fs::rename(&staged, plugins.join("tx.wasm")).unwrap();
+    // The start-up load of `tx` is its first published version; the
+    // swap is the second.
     let started = Instant::now();
     while !http_get(port, "/metrics")
-        .contains(r#"floe_plugin_reloads_total{plugin="tx",outcome="published"} 1"#)
+        .contains(r#"floe_plugin_reloads_total{plugin="tx",outcome="published"} 2"#)
     {
         assert!(
             started.elapsed() < Duration::from_secs(30),
