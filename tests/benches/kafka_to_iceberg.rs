@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use floe::commit::catalog::{CatalogConfig, SqlCatalog, parse_table_ident};
 use floe::commit::offsets::Offsets;
-use floe_tests::{floe_bin, workspace_root};
+use floe_tests::{floe_bin, free_port, http_get, workspace_root};
 use rdkafka::ClientConfig;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -421,28 +421,13 @@ const AHEAD: u64 = 40_000;
 
 /// `floe_records_in_total` from the metrics endpoint (0 until it answers).
 fn records_in(port: u16) -> u64 {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+    let Ok(text) = http_get(port, "/metrics") else {
         return 0;
     };
-    let _ = write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n"
-    );
-    let mut text = String::new();
-    let _ = stream.read_to_string(&mut text);
     text.lines()
         .filter(|l| l.starts_with("floe_records_in_total"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn plugin_path_exists(variant: &str) -> bool {

@@ -68,6 +68,30 @@ pub fn floe_bin() -> PathBuf {
     path
 }
 
+/// A TCP port on 127.0.0.1 that nothing listens on now (for floe's
+/// `[metrics] listen`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The whole HTTP/1.1 response (status line, headers and body) to
+/// `GET path` on 127.0.0.1:`port`, as floe's metrics server sends it.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: floe\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
 /// A plugin engine whose artifact cache is shared by all tests
 /// (`target/floe-test-cache`), so each component compiles once per machine.
 pub fn engine() -> PluginEngine {

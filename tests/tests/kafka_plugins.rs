@@ -8,11 +8,9 @@ mod kafka_common;
 mod pipeline_common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use floe_tests::{plugin_path, test_guest_path};
+use floe_tests::{free_port, http_get, plugin_path, test_guest_path};
 use iceberg_common::TestCatalog;
 use kafka_common::{
     Broker, Event, Floe, dead_letter_positions, produce, wait_caught_up, write_config,
@@ -47,26 +45,6 @@ fn creates(from: i64, to: i64, ends: &mut [i64]) -> Vec<Event> {
             }
         })
         .collect()
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: floe\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -125,6 +103,7 @@ listen = "127.0.0.1:{port}"
     // swap is the second.
     let started = Instant::now();
     while !http_get(port, "/metrics")
+        .unwrap()
         .contains(r#"floe_plugin_reloads_total{plugin="tx",outcome="published"} 2"#)
     {
         assert!(
@@ -147,18 +126,20 @@ listen = "127.0.0.1:{port}"
         r#"floe_key_index_keys{table="shop.accounts"} 2996"#.to_string(),
     ];
     let started = Instant::now();
-    let mut metrics = http_get(port, "/metrics");
+    let mut metrics = http_get(port, "/metrics").unwrap();
     while !wanted.iter().all(|w| metrics.contains(w.as_str()))
         && started.elapsed() < Duration::from_secs(15)
     {
         std::thread::sleep(Duration::from_millis(100));
-        metrics = http_get(port, "/metrics");
+        metrics = http_get(port, "/metrics").unwrap();
     }
     for line in &wanted {
         assert!(metrics.contains(line.as_str()), "{line} in {metrics}");
     }
     assert!(
-        http_get(port, "/health").starts_with("HTTP/1.1 200"),
+        http_get(port, "/health")
+            .unwrap()
+            .starts_with("HTTP/1.1 200"),
         "healthy while running"
     );
     assert!(floe.running());
