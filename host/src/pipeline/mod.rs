@@ -196,14 +196,11 @@ impl Pipeline {
             let (topic, partition) = (first.topic.clone(), first.partition);
             let mut tables = Vec::new();
             for &(index, direct) in self.topics.for_topic(&topic).iter() {
-                let already = self.tables[index]
-                    .writer
-                    .offsets()
-                    .get(&topic, partition)
-                    .unwrap_or(0);
-                if let Some(fresh_from) = records.iter().position(|r| r.offset >= already)
-                    && direct
-                {
+                if !direct {
+                    continue;
+                }
+                let already = self.tables[index].next_offset(&topic, partition);
+                if let Some(fresh_from) = records.iter().position(|r| r.offset >= already) {
                     tables.push((index, fresh_from));
                 }
             }
@@ -251,7 +248,7 @@ impl Pipeline {
         for &(index, _) in participants.iter() {
             let run = &mut self.tables[index];
             run.consumed.advance(&topic, partition, last + 1);
-            let already = run.writer.offsets().get(&topic, partition).unwrap_or(0);
+            let already = run.next_offset(&topic, partition);
             let Some(fresh_from) = records.iter().position(|r| r.offset >= already) else {
                 continue;
             };
@@ -306,11 +303,7 @@ impl Pipeline {
             };
             match target {
                 Some(target) => {
-                    let already = self.tables[target]
-                        .writer
-                        .offsets()
-                        .get(&topic, partition)
-                        .unwrap_or(0);
+                    let already = self.tables[target].next_offset(&topic, partition);
                     if change.position.offset >= already {
                         sources.insert((from, target));
                         by_target.entry(target).or_default().push(change);

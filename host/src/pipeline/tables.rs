@@ -46,6 +46,12 @@ pub(super) struct TableRun {
 }
 
 impl TableRun {
+    /// The first offset of `(topic, partition)` the table has not applied
+    /// (0 when its snapshots name none).
+    pub fn next_offset(&self, topic: &str, partition: i32) -> i64 {
+        self.writer.offsets().get(topic, partition).unwrap_or(0)
+    }
+
     /// Logs a dead letter's reason, once a minute per distinct reason (its
     /// text up to the first detail).
     pub fn note_reason(&mut self, letter: &DeadLetter) {
