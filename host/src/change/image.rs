@@ -52,6 +52,11 @@ impl Image {
         &self.fields
     }
 
+    /// The columns in order, by value.
+    pub fn into_fields(self) -> Vec<Field> {
+        self.fields
+    }
+
     /// The number of columns.
     pub fn len(&self) -> usize {
         self.fields.len()

@@ -177,6 +177,41 @@ impl Value {
         }
     }
 
+    /// Whether the value's column encoding (see [`Value::encode_into`]) is
+    /// `bytes`, checked without encoding it.
+    pub fn encodes_as(&self, bytes: &[u8]) -> bool {
+        match self {
+            Value::Boolean(b) => bytes == [u8::from(*b)],
+            Value::Int(v) | Value::Date(v) => bytes == v.to_le_bytes(),
+            Value::Long(v) | Value::Time(v) | Value::Timestamp(v) | Value::Timestamptz(v) => {
+                bytes == v.to_le_bytes()
+            }
+            Value::Float(v) => bytes == v.to_le_bytes(),
+            Value::Double(v) => bytes == v.to_le_bytes(),
+            Value::Decimal(v) => bytes == v.to_le_bytes(),
+            Value::String(s) => bytes == s.as_bytes(),
+            Value::Uuid(u) => bytes == u,
+            Value::Binary(b) => bytes == b.as_slice(),
+        }
+    }
+
+    /// Whether `bytes` are a valid column encoding of a value of type `ty`:
+    /// exactly when [`Value::decode`] would succeed, without allocating.
+    pub fn is_encoding(ty: ColumnType, bytes: &[u8]) -> bool {
+        match ty {
+            ColumnType::Boolean => matches!(bytes, [0 | 1]),
+            ColumnType::Int | ColumnType::Date | ColumnType::Float => bytes.len() == 4,
+            ColumnType::Long
+            | ColumnType::Time
+            | ColumnType::Timestamp
+            | ColumnType::Timestamptz
+            | ColumnType::Double => bytes.len() == 8,
+            ColumnType::Decimal { .. } | ColumnType::Uuid => bytes.len() == 16,
+            ColumnType::String => std::str::from_utf8(bytes).is_ok(),
+            ColumnType::Binary => true,
+        }
+    }
+
     /// Reads a value of type `ty` from its column encoding; `None` when the
     /// bytes do not have the type's width or are not UTF-8 for a string.
     pub fn decode(ty: ColumnType, bytes: &[u8]) -> Option<Value> {
@@ -272,8 +307,21 @@ mod tests {
             value.encode_into(&mut bytes);
             assert_eq!(Value::decode(ty, &bytes), Some(value.clone()), "{ty}");
             assert!(value.fits(ty));
+            assert!(value.encodes_as(&bytes), "{ty}");
+            assert!(Value::is_encoding(ty, &bytes), "{ty}");
+            let mut other = bytes.clone();
+            other[0] ^= 1;
+            assert!(!value.encodes_as(&other), "{ty}");
+            assert!(
+                !Value::is_encoding(ty, &bytes[1..])
+                    || ty == ColumnType::Binary
+                    || ty == ColumnType::String,
+                "{ty}"
+            );
         }
         assert_eq!(Value::decode(ColumnType::Long, &[1, 2, 3]), None);
         assert_eq!(Value::decode(ColumnType::String, &[0xff]), None);
+        assert!(!Value::is_encoding(ColumnType::String, &[0xff]));
+        assert!(!Value::is_encoding(ColumnType::Boolean, &[2]));
     }
 }

@@ -71,7 +71,7 @@ fn op_to_wit(op: Op) -> wit::Op {
     }
 }
 
-fn op_from_wit(op: wit::Op) -> Op {
+pub(super) fn op_from_wit(op: wit::Op) -> Op {
     match op {
         wit::Op::Insert => Op::Insert,
         wit::Op::Update => Op::Update,
@@ -331,7 +331,7 @@ fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>,
 }
 
 /// Checks that a column's presence and offsets describe `rows` rows within `data_len` bytes.
-fn check_layout(
+pub(super) fn check_layout(
     name: &str,
     rows: usize,
     presence: usize,

@@ -39,6 +39,7 @@ mod error;
 mod instance;
 mod registry;
 mod reload;
+mod replacement;
 mod sandbox;
 mod stage;
 mod transformer;

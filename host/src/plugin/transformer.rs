@@ -9,6 +9,7 @@ use super::columnar;
 use super::error::PluginError;
 use super::instance::CallFailure;
 use super::registry::PluginRegistry;
+use super::replacement::decode_replacements;
 use super::stage::{PluginStage, Role, StageSettings};
 use super::version::PluginId;
 
@@ -130,16 +131,14 @@ struct Applied {
 /// before consuming them: a malformed result gives the changes back.
 fn interpret(
     result: Transformed,
-    changes: Vec<Change>,
+    mut changes: Vec<Change>,
     plugin: &PluginId,
 ) -> Result<Applied, (String, Vec<Change>)> {
-    let replaced = match check(result.outcomes.len(), &result, &changes) {
-        Ok(replace_rows) => columnar::decode_changes(result.replaced, |k| {
-            changes[replace_rows[k]].position.clone()
-        }),
-        Err(message) => Err(message),
+    let replace_rows = match check(&result, &changes) {
+        Ok(rows) => rows,
+        Err(message) => return Err((message, changes)),
     };
-    let replaced = match replaced {
+    let replaced = match decode_replacements(result.replaced, &mut changes, &replace_rows) {
         Ok(replaced) => replaced,
         Err(message) => return Err((message, changes)),
     };
@@ -155,16 +154,9 @@ fn interpret(
         match outcome {
             Outcome::Keep => applied.changes.push(change),
             Outcome::Drop => applied.dropped += 1,
-            Outcome::Replace => {
-                let mut new = replaced.next().expect("counted by check");
-                if new.key.is_empty() {
-                    new.key = change.key;
-                }
-                if new.table.is_empty() {
-                    new.table = change.table;
-                }
-                applied.changes.push(new);
-            }
+            Outcome::Replace => applied
+                .changes
+                .push(replaced.next().expect("counted by check")),
             Outcome::Route => {
                 let mut routed = change;
                 routed.table = routes.next().expect("counted by check");
@@ -182,8 +174,10 @@ fn interpret(
     Ok(applied)
 }
 
-/// Checks that a result's parts agree with its outcomes; returns the rows replaced.
-fn check(outcomes: usize, result: &Transformed, changes: &[Change]) -> Result<Vec<usize>, String> {
+/// Checks that a result's parts agree with its outcomes; returns the rows
+/// replaced (the replacements themselves are checked as they are decoded).
+fn check(result: &Transformed, changes: &[Change]) -> Result<Vec<usize>, String> {
+    let outcomes = result.outcomes.len();
     if outcomes != changes.len() {
         return Err(format!("{outcomes} outcomes for {} changes", changes.len()));
     }
@@ -212,12 +206,5 @@ fn check(outcomes: usize, result: &Transformed, changes: &[Change]) -> Result<Ve
         .filter(|(_, o)| **o == Outcome::Replace)
         .map(|(i, _)| i)
         .collect();
-    if result.replaced.ops.len() != replace_rows.len() {
-        return Err(format!(
-            "{} replacements for {} replace outcomes",
-            result.replaced.ops.len(),
-            replace_rows.len()
-        ));
-    }
     Ok(replace_rows)
 }
