@@ -257,6 +257,27 @@ impl ColumnWriter {
         self.offsets.push(end);
     }
 
+    /// Copies row `from` of `source` (present there, of this column's type)
+    /// into `row`, byte for byte.
+    fn copy(&mut self, row: usize, source: &wit::Column, from: usize) {
+        self.clear_row(row);
+        debug_assert!(self.presence.len() <= row, "rows are written in order");
+        self.pad_to(row);
+        let presence = source.presence[from];
+        if presence == wit::Presence::Value {
+            let start = source.offsets[from] as usize;
+            let end = source.offsets[from + 1] as usize;
+            match source.data.get(start..end) {
+                Some(bytes) => self.data.extend_from_slice(bytes),
+                None => malformed(&format!("column `{}`: offsets out of range", source.name)),
+            }
+        }
+        self.presence.push(presence);
+        let end = u32::try_from(self.data.len())
+            .unwrap_or_else(|_| panic!("floe-guest: column `{}` exceeds 4 GiB", self.name));
+        self.offsets.push(end);
+    }
+
     fn is_empty(&self) -> bool {
         self.presence.iter().all(|p| *p == wit::Presence::Absent)
     }
@@ -314,6 +335,27 @@ impl ImagesWriter {
     /// replacing what the row had under that name.
     pub(crate) fn set(&mut self, row: usize, name: &str, ty: ColumnType, value: Value<'_>) {
         debug_assert!(value.is_null() || value.column_type() == Some(ty));
+        let idx = self.column_for(row, name, ty);
+        self.columns[idx].push(row, value);
+    }
+
+    /// Copies row `from` of `source` (a column of type `ty`) into column
+    /// `name` of `row`, byte for byte, replacing what the row had under that name.
+    pub(crate) fn copy_cell(
+        &mut self,
+        row: usize,
+        name: &str,
+        ty: ColumnType,
+        source: &wit::Column,
+        from: usize,
+    ) {
+        let idx = self.column_for(row, name, ty);
+        self.columns[idx].copy(row, source, from);
+    }
+
+    /// The column that `row`'s cell `name` of type `ty` goes to, created if
+    /// needed; other types' cells of `name` in `row` are cleared.
+    fn column_for(&mut self, row: usize, name: &str, ty: ColumnType) -> usize {
         let idx = match self.find(name, ty) {
             Some(idx) => idx,
             None => {
@@ -331,8 +373,8 @@ impl ImagesWriter {
                 }
             }
         }
-        self.columns[idx].push(row, value);
         self.cursor = idx + 1;
+        idx
     }
 
     /// Removes column `name` from `row`; whether it was there.

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use crate::Error;
-use crate::columnar::{self, BatchWriter, ImagesWriter, IndexedBatch, NameIndex};
+use crate::columnar::{self, BatchWriter, IndexedBatch, NameIndex};
 use crate::config::Config;
 use crate::types::{ColumnType, Op, OwnedValue, Value};
 use crate::wit;
@@ -43,9 +43,13 @@ enum Which {
     After,
 }
 
-/// A value stored in an edited image: still borrowed from the batch, or owned.
+/// A value stored in an edited image: a cell of the batch not yet read, a
+/// value borrowed from the batch, or an owned one.
 #[derive(Clone, Debug)]
 enum Stored<'a> {
+    /// Row `.1` of a column of the batch, present in that row: read only
+    /// when asked for, and copied byte for byte into a replacement.
+    Cell(&'a wit::Column, usize),
     Ref(Value<'a>),
     Own(OwnedValue),
 }
@@ -53,6 +57,7 @@ enum Stored<'a> {
 impl Stored<'_> {
     fn value(&self) -> Value<'_> {
         match self {
+            Stored::Cell(column, row) => columnar::read_cell(column, *row).unwrap_or(Value::Null),
             Stored::Ref(v) => *v,
             Stored::Own(v) => v.as_value(),
         }
@@ -349,20 +354,42 @@ impl<'a> Change<'a> {
         removed
     }
 
-    /// The cells of an image, copied for editing (values stay borrowed).
+    /// The columns of the batch that the original image `which` has a cell
+    /// in (null or not); none when the change has no such image.
+    fn original_cells(&self, which: Which) -> impl Iterator<Item = &'a wit::Column> + use<'a> {
+        let images: &'a wit::Images = match which {
+            Which::Before => &self.batch.before,
+            Which::After => &self.batch.after,
+        };
+        let row = self.row;
+        let columns: &'a [wit::Column] = if images.present[row] {
+            &images.columns
+        } else {
+            &[]
+        };
+        columns
+            .iter()
+            .filter(move |c| c.presence[row] != wit::Presence::Absent)
+    }
+
+    /// The cells of an image, listed for editing (not read, not copied).
     fn fields_mut(&mut self, which: Which) -> &mut Vec<StoredField<'a>> {
-        let original = self.original(which);
+        let row = self.row;
+        let original: Vec<StoredField<'a>> = match &self.edit {
+            Some(edit) if matches!(edit_slot(edit, which), Slot::Edited(_)) => Vec::new(),
+            _ => self
+                .original_cells(which)
+                .map(|c| StoredField {
+                    name: Cow::Borrowed(c.name.as_str()),
+                    ty: ColumnType::from_wit(c.type_),
+                    value: Stored::Cell(c, row),
+                })
+                .collect(),
+        };
         let slot = self.edit().slot(which);
         if !matches!(slot, Slot::Edited(Some(_))) {
-            let fields = match (&*slot, original) {
-                (Slot::Original, Some(image)) => image
-                    .iter()
-                    .map(|f| StoredField {
-                        name: Cow::Borrowed(f.name),
-                        ty: f.ty,
-                        value: Stored::Ref(f.value),
-                    })
-                    .collect(),
+            let fields = match &*slot {
+                Slot::Original => original,
                 _ => Vec::new(),
             };
             *slot = Slot::Edited(Some(fields));
@@ -384,17 +411,42 @@ impl<'a> Change<'a> {
             (Which::Before, &mut out.before),
             (Which::After, &mut out.after),
         ] {
-            if let Some(image) = self.current(which) {
-                write_image(images, row, image);
+            let slot = self
+                .edit
+                .as_ref()
+                .map_or(&Slot::Original, |e| edit_slot(e, which));
+            match slot {
+                Slot::Original => {
+                    if self.original(which).is_some() {
+                        images.set_present(row, true);
+                        for column in self.original_cells(which) {
+                            let ty = ColumnType::from_wit(column.type_);
+                            images.copy_cell(row, &column.name, ty, column, self.row);
+                        }
+                    }
+                }
+                Slot::Edited(None) => {}
+                Slot::Edited(Some(fields)) => {
+                    images.set_present(row, true);
+                    for f in fields {
+                        match f.value {
+                            Stored::Cell(column, from) => {
+                                images.copy_cell(row, &f.name, f.ty, column, from)
+                            }
+                            _ => images.set(row, &f.name, f.ty, f.value.value()),
+                        }
+                    }
+                }
             }
         }
     }
 }
 
-fn write_image(out: &mut ImagesWriter, row: usize, image: Image<'_>) {
-    out.set_present(row, true);
-    for f in image.iter() {
-        out.set(row, f.name, f.ty, f.value);
+/// The slot of image `which` in an edit.
+fn edit_slot<'e, 'a>(edit: &'e Edit<'a>, which: Which) -> &'e Slot<'a> {
+    match which {
+        Which::Before => &edit.before,
+        Which::After => &edit.after,
     }
 }
 
