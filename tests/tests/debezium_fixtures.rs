@@ -89,7 +89,7 @@ fn col<'i>(image: &'i Image, name: &str) -> (ColumnType, Option<&'i Value>) {
 }
 
 fn names(image: &Image) -> Vec<&str> {
-    image.fields().iter().map(|f| f.name.as_str()).collect()
+    image.fields().iter().map(|f| &*f.name).collect()
 }
 
 fn s(text: &str) -> Value {

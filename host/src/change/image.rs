@@ -1,12 +1,15 @@
 //! A row image: named, typed columns.
 
+use std::sync::Arc;
+
 use super::{ColumnType, Value};
 
 /// One column of a row image. A `None` value is SQL NULL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
-    /// The column name.
-    pub name: String,
+    /// The column name, shared: rows of a table hold the same few names, so
+    /// a decoder hands each row a clone of one allocation.
+    pub name: Arc<str>,
     /// The column's Iceberg type.
     pub ty: ColumnType,
     /// The value, or `None` for NULL.
@@ -69,7 +72,7 @@ impl Image {
 
     /// The column named `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
+        self.fields.iter().find(|f| *f.name == *name)
     }
 
     /// The value of column `name`: `None` when the column is absent or NULL.
@@ -78,20 +81,28 @@ impl Image {
     }
 
     /// Sets column `name`, replacing its type and value if it exists, else appending it.
-    pub fn set(&mut self, name: impl Into<String>, ty: ColumnType, value: Option<Value>) {
-        let name = name.into();
-        match self.fields.iter_mut().find(|f| f.name == name) {
+    pub fn set(
+        &mut self,
+        name: impl AsRef<str> + Into<Arc<str>>,
+        ty: ColumnType,
+        value: Option<Value>,
+    ) {
+        match self.fields.iter_mut().find(|f| *f.name == *name.as_ref()) {
             Some(field) => {
                 field.ty = ty;
                 field.value = value;
             }
-            None => self.fields.push(Field { name, ty, value }),
+            None => self.fields.push(Field {
+                name: name.into(),
+                ty,
+                value,
+            }),
         }
     }
 
     /// Removes column `name`, returning it.
     pub fn remove(&mut self, name: &str) -> Option<Field> {
-        let index = self.fields.iter().position(|f| f.name == name)?;
+        let index = self.fields.iter().position(|f| *f.name == *name)?;
         Some(self.fields.remove(index))
     }
 }

@@ -52,7 +52,7 @@ pub fn change_to_json(change: &Change) -> Json {
                 .iter()
                 .map(|f| {
                     (
-                        f.name.clone(),
+                        f.name.to_string(),
                         f.value
                             .as_ref()
                             .map_or(Json::Null, |v| value_to_json(f.ty, v)),
@@ -159,7 +159,7 @@ pub fn change_from_json(doc: &Json, position: Position) -> Result<Change, JsonCh
                         )
                     };
                     Ok(Field {
-                        name: column.clone(),
+                        name: column.as_str().into(),
                         ty,
                         value,
                     })

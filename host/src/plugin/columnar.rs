@@ -233,13 +233,13 @@ impl ImagesBuilder {
         for (ordinal, field) in image.fields().iter().enumerate() {
             let hinted = self.hints.get(ordinal).copied().filter(|&c| {
                 let column = &self.columns[c];
-                column.name == field.name && column.ty == field.ty && column.presence.len() <= row
+                *column.name == *field.name && column.ty == field.ty && column.presence.len() <= row
             });
             let column = match hinted {
                 Some(c) => c,
                 None => {
                     let found = self.columns.iter().position(|c| {
-                        c.name == field.name && c.ty == field.ty && c.presence.len() <= row
+                        *c.name == *field.name && c.ty == field.ty && c.presence.len() <= row
                     });
                     let c = found.unwrap_or_else(|| {
                         self.columns
@@ -287,6 +287,7 @@ fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>,
         .map(|&p| p.then(|| Vec::with_capacity(width)))
         .collect();
     for column in images.columns {
+        let name: std::sync::Arc<str> = column.name.as_str().into();
         let ty =
             type_from_wit(&column.type_).map_err(|e| format!("column `{}`: {e}", column.name))?;
         check_layout(
@@ -316,7 +317,7 @@ fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>,
                 }
             };
             row_fields.push(Field {
-                name: column.name.clone(),
+                name: name.clone(),
                 ty,
                 value,
             });

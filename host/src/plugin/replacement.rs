@@ -7,6 +7,8 @@
 //! equal the replaced change's takes that change's field, and only edited
 //! cells are decoded.
 
+use std::sync::Arc;
+
 use crate::change::{Change, ColumnType, Field, Image, Value};
 
 use super::bindings as wit;
@@ -150,6 +152,8 @@ fn cell(column: &wit::Column, row: usize) -> &[u8] {
 /// One side (before or after) of a validated batch, decoded row by row.
 struct Side {
     types: Vec<ColumnType>,
+    /// Each column's name, made once for all the rows that need it.
+    names: Vec<Arc<str>>,
     /// For each column, the ordinal of the original field it matched last:
     /// rows of one table share a layout, so this usually skips the search.
     hints: Vec<usize>,
@@ -163,6 +167,7 @@ impl Side {
         let distinct =
             (0..columns.len()).all(|i| columns[..i].iter().all(|c| c.name != columns[i].name));
         Side {
+            names: columns.iter().map(|c| Arc::from(c.name.as_str())).collect(),
             hints: (0..types.len()).collect(),
             types,
             distinct,
@@ -190,8 +195,10 @@ impl Side {
             };
             let hint = self.hints[c];
             let found = match original.get(hint) {
-                Some(field) if field.name == column.name => Some(hint),
-                _ => original.iter().position(|field| field.name == column.name),
+                Some(field) if *field.name == *column.name => Some(hint),
+                _ => original
+                    .iter()
+                    .position(|field| *field.name == *column.name),
             };
             let reused = found.and_then(|at| {
                 self.hints[c] = at;
@@ -203,13 +210,13 @@ impl Side {
                         _ => false,
                     };
                 same.then(|| Field {
-                    name: std::mem::take(&mut field.name),
+                    name: field.name.clone(),
                     ty,
                     value: field.value.take(),
                 })
             });
             fields.push(reused.unwrap_or_else(|| Field {
-                name: column.name.clone(),
+                name: self.names[c].clone(),
                 ty,
                 value: bytes.map(|b| Value::decode(ty, b).expect("validated")),
             }));

@@ -51,11 +51,11 @@ fn values_of<'a>(rows: &'a [&'a Image], name: &'a str) -> impl Iterator<Item = O
     rows.iter().map(move |row| {
         let fields = row.fields();
         if let Some(field) = fields.get(at)
-            && field.name == name
+            && *field.name == *name
         {
             return field.value.as_ref();
         }
-        let found = fields.iter().position(|f| f.name == name)?;
+        let found = fields.iter().position(|f| *f.name == *name)?;
         at = found;
         fields[found].value.as_ref()
     })
@@ -330,7 +330,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, (ty, v))| Field {
-                name: format!("c{i}"),
+                name: format!("c{i}").into(),
                 ty: *ty,
                 value: Some(v.clone()),
             })

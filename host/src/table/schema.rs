@@ -148,7 +148,7 @@ pub fn new_table_schema(image: &Image, key: &[String]) -> Result<Schema, SchemaM
     for (i, field) in image.fields().iter().enumerate() {
         let id = i as i32 + 1;
         let ty = Type::Primitive(iceberg_type(field.ty));
-        let nested = if key.contains(&field.name) {
+        let nested = if key.iter().any(|k| **k == *field.name) {
             NestedField::required(id, &field.name, ty)
         } else {
             NestedField::optional(id, &field.name, ty)
@@ -158,7 +158,7 @@ pub fn new_table_schema(image: &Image, key: &[String]) -> Result<Schema, SchemaM
     // Identifier ids in key order.
     let ids: Vec<i32> = key
         .iter()
-        .filter_map(|k| image.fields().iter().position(|f| &f.name == k))
+        .filter_map(|k| image.fields().iter().position(|f| *f.name == **k))
         .map(|i| i as i32 + 1)
         .collect();
     Schema::builder()
@@ -178,7 +178,7 @@ pub struct SchemaState {
     /// The columns (names and types, in order) of the last image the schema
     /// admitted as it is: an image of the same shape needs only its values
     /// and required columns checked, not a lookup per column.
-    admitted_shape: Vec<(String, ColumnType)>,
+    admitted_shape: Vec<(Arc<str>, ColumnType)>,
 }
 
 impl SchemaState {
@@ -219,7 +219,7 @@ impl SchemaState {
                 && !value.fits(field.ty)
             {
                 return Err(SchemaMismatch::Value {
-                    column: field.name.clone(),
+                    column: field.name.to_string(),
                     ty: field.ty,
                     value: value.clone(),
                 });
@@ -259,7 +259,7 @@ impl SchemaState {
                 Some(existing) => {
                     let Some(table_ty) = column_type(&existing.field_type) else {
                         return Err(SchemaMismatch::Type {
-                            column: field.name.clone(),
+                            column: field.name.to_string(),
                             table: existing.field_type.to_string(),
                             found: field.ty,
                         });
@@ -271,7 +271,7 @@ impl SchemaState {
                         Some(wide) if evolve => changed.push((existing.id, wide)),
                         _ => {
                             return Err(SchemaMismatch::Type {
-                                column: field.name.clone(),
+                                column: field.name.to_string(),
                                 table: table_ty.to_string(),
                                 found: field.ty,
                             });
@@ -286,7 +286,7 @@ impl SchemaState {
                         Type::Primitive(iceberg_type(field.ty)),
                     )));
                 }
-                None => return Err(SchemaMismatch::Unknown(field.name.clone())),
+                None => return Err(SchemaMismatch::Unknown(field.name.to_string())),
             }
         }
         if new_fields.is_empty() && changed.is_empty() {
@@ -329,7 +329,7 @@ mod tests {
         fields
             .iter()
             .map(|(n, t, v)| Field {
-                name: n.to_string(),
+                name: (*n).into(),
                 ty: *t,
                 value: v.clone(),
             })

@@ -351,7 +351,7 @@ impl TableWriter {
             }
             // Key columns first in the new table's id order.
             let mut key = self.key_names.clone();
-            key.sort_by_key(|n| image.fields().iter().position(|f| &f.name == n));
+            key.sort_by_key(|n| image.fields().iter().position(|f| *f.name == **n));
             let schema = new_table_schema(image, &key)?;
             let last = schema.highest_field_id();
             self.key_names = key;

@@ -113,7 +113,7 @@ pub(crate) fn decode(
                         ctx.schemaless("key", name, &raw::Token::from_raw(raw))?,
                     )
                 };
-                row::push_field(&mut fields, &mut seen, column, ty, value);
+                row::push_field(&mut fields, &mut seen, column.into(), ty, value);
             }
             Image::from_distinct_fields(fields)
         } else {
@@ -144,6 +144,7 @@ mod tests {
             types: &types,
             numeric: NumericTime::Auto,
             width: None,
+            names: None,
         };
         decode(
             Some(text.as_bytes()),

@@ -24,7 +24,7 @@ use super::{DecodeError, Decoded, Decoder, Part, SkipReason};
 
 pub use logical::{NumericTime, TimeUnit};
 
-use row::Context;
+use row::{Context, NameCache};
 use schema::{ParsedSchema, SchemaCache, TypeMap};
 
 /// How many distinct schemas the decoder keeps parsed before it clears its
@@ -60,6 +60,8 @@ pub(crate) struct Settings {
     numeric: NumericTime,
     /// The width of the last image built, to size the next one.
     width: Cell<usize>,
+    /// The column names of the images built so far.
+    names: NameCache,
 }
 
 impl Settings {
@@ -69,6 +71,7 @@ impl Settings {
             types: &self.types,
             numeric: self.numeric,
             width: Some(&self.width),
+            names: Some(&self.names),
         }
     }
 }
@@ -119,6 +122,7 @@ impl DebeziumDecoder {
                     .collect(),
                 numeric: config.numeric_time,
                 width: Cell::new(16),
+                names: NameCache::default(),
             },
             cache: SchemaCache::new(SCHEMA_CACHE_CAPACITY),
             last_schema: None,

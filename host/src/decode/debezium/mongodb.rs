@@ -96,7 +96,7 @@ pub(crate) fn image_of(
     let mut seen = NameSet::default();
     for (name, raw) in entries {
         let (ty, value) = field_value(image, name, raw, ctx)?;
-        push_field(&mut fields, &mut seen, name, ty, value);
+        push_field(&mut fields, &mut seen, name.as_ref().into(), ty, value);
     }
     Ok(Image::from_distinct_fields(fields))
 }
@@ -320,6 +320,7 @@ mod tests {
             types,
             numeric: NumericTime::Auto,
             width: None,
+            names: None,
         };
         text_image("after", doc, &ctx)
     }

@@ -6,8 +6,9 @@
 //! from an object already split into entries.
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -30,6 +31,35 @@ pub(crate) struct Context<'c> {
     pub numeric: NumericTime,
     /// The width of the last schemaless image, to size the next one.
     pub width: Option<&'c Cell<usize>>,
+    /// The column names of earlier rows, to share rather than allocate.
+    pub names: Option<&'c NameCache>,
+}
+
+/// Column names already made, by position in the image. Rows of a table
+/// repeat their names in the same order, so each row's fields share one
+/// allocation per name instead of making their own.
+#[derive(Debug, Default)]
+pub(crate) struct NameCache(RefCell<Vec<Arc<str>>>);
+
+impl NameCache {
+    /// The name `name` of the member at `position`: the one made for an
+    /// earlier row if that row had the same name there.
+    #[inline]
+    pub(crate) fn name(&self, position: usize, name: &str) -> Arc<str> {
+        let mut names = self.0.borrow_mut();
+        if let Some(known) = names.get(position)
+            && **known == *name
+        {
+            return known.clone();
+        }
+        let made: Arc<str> = Arc::from(name);
+        if position < names.len() {
+            names[position] = made.clone();
+        } else if position == names.len() {
+            names.push(made.clone());
+        }
+        made
+    }
 }
 
 impl Context<'_> {
@@ -154,6 +184,10 @@ impl<'s, 'c> Builder<'s, 'c> {
             }
             None => self.ctx.schemaless(self.image, name, &token)?,
         };
+        let name = match self.ctx.names {
+            Some(names) => names.name(position, name),
+            None => Arc::from(name),
+        };
         push_field(&mut self.fields, &mut self.seen, name, ty, value);
         Ok(())
     }
@@ -191,22 +225,18 @@ pub(crate) fn image_from_entries(
 pub(crate) fn push_field(
     fields: &mut Vec<Field>,
     seen: &mut NameSet,
-    name: &str,
+    name: Arc<str>,
     ty: ColumnType,
     value: Option<Value>,
 ) {
-    if seen.insert(name)
+    if seen.insert(&name)
         && let Some(field) = fields.iter_mut().find(|f| f.name == name)
     {
         field.ty = ty;
         field.value = value;
         return;
     }
-    fields.push(Field {
-        name: name.to_owned(),
-        ty,
-        value,
-    });
+    fields.push(Field { name, ty, value });
 }
 
 /// An envelope's `before`, `after` or `patch` member as read in one pass.
@@ -344,12 +374,13 @@ mod tests {
             types: &types,
             numeric: NumericTime::Auto,
             width: None,
+            names: None,
         };
         let text =
             r#"{"ts": 1000, "d": "2024-01-01", "n": 5, "x": null, "n": 6, "f": 1.5, "__op": "c"}"#;
         let entries = raw::entries(text).unwrap();
         let image = image_from_entries("after", &entries, Some(&schema.top), &ctx, true).unwrap();
-        let names: Vec<&str> = image.fields().iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = image.fields().iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["ts", "d", "n", "x", "f"]);
         assert_eq!(image.get("ts"), Some(&Value::Timestamp(1_000_000)));
         assert_eq!(image.get("d"), Some(&Value::Date(19_723)));
@@ -406,6 +437,7 @@ mod tests {
             types: &types,
             numeric: NumericTime::Auto,
             width: None,
+            names: None,
         };
         let read = |text: &str| {
             let mut error = None;
@@ -433,6 +465,7 @@ mod tests {
             types: &types,
             numeric: NumericTime::Auto,
             width: None,
+            names: None,
         };
         let mut error = None;
         let mut de = serde_json::Deserializer::from_str(r#"{"a": "x"}"#);
