@@ -15,7 +15,8 @@
 //! `cargo bench -p floe-tests --bench kafka_to_iceberg` after
 //! `cargo build --release -p floe` and `bash scripts/build-plugins.sh`
 //! (and build-python-plugins.sh); `FLOE_BENCH_EVENTS` sets the count
-//! (default 1,000,000), `FLOE_BENCH_SECONDS` the longest a variant may run
+//! (default 1,000,000), `FLOE_BENCH_ONLY` the variants to run (a
+//! comma-separated list of name prefixes), `FLOE_BENCH_SECONDS` the longest a variant may run
 //! (default 120; a slower variant is measured over what it committed).
 
 use std::path::Path;
@@ -241,6 +242,13 @@ fn main() {
         ("Python mask", "[[tables.transforms]]\nplugin = \"mask-py\"\nmemory_mib = 256\nconfig = { columns = \"email\", salt = \"s\" }".to_string()),
     ];
     for (i, (name, transforms)) in variants.iter().enumerate() {
+        let wanted = std::env::var("FLOE_BENCH_ONLY").map_or(true, |only| {
+            only.split(',')
+                .any(|prefix| name.starts_with(prefix.trim()))
+        });
+        if !wanted {
+            continue;
+        }
         if !plugin_path_exists(name) {
             println!("{name:>13}: skipped (plugin not built)");
             continue;
