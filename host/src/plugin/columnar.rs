@@ -112,12 +112,9 @@ pub fn encode_changes(changes: &[Change]) -> wit::ChangeBatch {
     }
 }
 
-/// Decodes a change batch from a guest. `position` gives each row's source
-/// position (and the key to use when the batch names none for its table).
-pub fn decode_changes(
-    batch: wit::ChangeBatch,
-    mut position: impl FnMut(usize) -> Position,
-) -> Result<Vec<Change>, String> {
+/// Checks that a change batch's per-row lists have one entry per op and
+/// that every table has its key list.
+pub(super) fn check_lists(batch: &wit::ChangeBatch) -> Result<(), String> {
     let rows = batch.ops.len();
     for (name, len) in [
         ("table-index", batch.table_index.len()),
@@ -136,6 +133,17 @@ pub fn decode_changes(
             batch.table_keys.len()
         ));
     }
+    Ok(())
+}
+
+/// Decodes a change batch from a guest. `position` gives each row's source
+/// position (and the key to use when the batch names none for its table).
+pub fn decode_changes(
+    batch: wit::ChangeBatch,
+    mut position: impl FnMut(usize) -> Position,
+) -> Result<Vec<Change>, String> {
+    let rows = batch.ops.len();
+    check_lists(&batch)?;
     let mut before =
         decode_images(batch.before, rows).map_err(|e| format!("before images: {e}"))?;
     let mut after = decode_images(batch.after, rows).map_err(|e| format!("after images: {e}"))?;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::change::{Change, ColumnType, Field, Image, Value};
 
 use super::bindings as wit;
-use super::columnar::{check_layout, op_from_wit, type_from_wit};
+use super::columnar::{check_layout, check_lists, op_from_wit, type_from_wit};
 
 /// Decodes `batch`, whose row `k` replaces `originals[rows[k]]`. Cells equal
 /// to the original's move out of it, so the replaced changes are left
@@ -75,23 +75,7 @@ fn validate(batch: &wit::ChangeBatch, rows: usize) -> Result<Types, String> {
             batch.ops.len()
         ));
     }
-    for (name, len) in [
-        ("table-index", batch.table_index.len()),
-        ("event-time", batch.event_time.len()),
-    ] {
-        if len != rows {
-            return Err(format!(
-                "change batch has {rows} ops but {len} entries in {name}"
-            ));
-        }
-    }
-    if batch.table_keys.len() != batch.tables.len() {
-        return Err(format!(
-            "change batch has {} tables but {} key lists",
-            batch.tables.len(),
-            batch.table_keys.len()
-        ));
-    }
+    check_lists(batch)?;
     if let Some((row, table)) = batch
         .table_index
         .iter()
