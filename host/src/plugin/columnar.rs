@@ -275,36 +275,65 @@ impl ImagesBuilder {
     }
 }
 
-/// Decodes the images of a batch of `rows` rows.
-fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>, String> {
+/// Checks that `images` describes `rows` rows: one presence flag per row,
+/// and for each column a valid type and a layout within its data. Returns
+/// the column types, in column order.
+pub(super) fn check_images(images: &wit::Images, rows: usize) -> Result<Vec<ColumnType>, String> {
     if images.present.len() != rows {
         return Err(format!(
             "{} presence flags for {rows} rows",
             images.present.len()
         ));
     }
+    images
+        .columns
+        .iter()
+        .map(|column| {
+            let ty = type_from_wit(&column.type_)
+                .map_err(|e| format!("column `{}`: {e}", column.name))?;
+            check_layout(
+                &column.name,
+                rows,
+                column.presence.len(),
+                &column.offsets,
+                column.data.len(),
+            )?;
+            Ok(ty)
+        })
+        .collect()
+}
+
+/// Row `row`'s bytes in `column`, whose layout [`check_images`] has checked.
+pub(super) fn cell(column: &wit::Column, row: usize) -> &[u8] {
+    &column.data[column.offsets[row] as usize..column.offsets[row + 1] as usize]
+}
+
+/// Whether no two of `columns` share a name.
+pub(super) fn distinct_names(columns: &[wit::Column]) -> bool {
+    (0..columns.len()).all(|i| columns[..i].iter().all(|c| c.name != columns[i].name))
+}
+
+/// The error for row `row` of `column`, whose bytes are not a `ty`.
+pub(super) fn invalid_cell(column: &wit::Column, row: usize, ty: ColumnType) -> String {
+    format!(
+        "column `{}` row {row}: {} bytes are not a valid {ty}",
+        column.name,
+        cell(column, row).len()
+    )
+}
+
+/// Decodes the images of a batch of `rows` rows.
+fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>, String> {
+    let types = check_images(&images, rows)?;
     let width = images.columns.len();
-    let distinct = (0..width).all(|i| {
-        images.columns[..i]
-            .iter()
-            .all(|c| c.name != images.columns[i].name)
-    });
+    let distinct = distinct_names(&images.columns);
     let mut fields: Vec<Option<Vec<Field>>> = images
         .present
         .iter()
         .map(|&p| p.then(|| Vec::with_capacity(width)))
         .collect();
-    for column in images.columns {
+    for (column, ty) in images.columns.iter().zip(types) {
         let name: std::sync::Arc<str> = column.name.as_str().into();
-        let ty =
-            type_from_wit(&column.type_).map_err(|e| format!("column `{}`: {e}", column.name))?;
-        check_layout(
-            &column.name,
-            rows,
-            column.presence.len(),
-            &column.offsets,
-            column.data.len(),
-        )?;
         for row in 0..rows {
             let Some(row_fields) = fields[row].as_mut() else {
                 continue;
@@ -312,17 +341,10 @@ fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>,
             let value = match column.presence[row] {
                 wit::Presence::Absent => continue,
                 wit::Presence::Null => None,
-                wit::Presence::Value => {
-                    let bytes = &column.data
-                        [column.offsets[row] as usize..column.offsets[row + 1] as usize];
-                    Some(Value::decode(ty, bytes).ok_or_else(|| {
-                        format!(
-                            "column `{}` row {row}: {} bytes are not a valid {ty}",
-                            column.name,
-                            bytes.len()
-                        )
-                    })?)
-                }
+                wit::Presence::Value => Some(
+                    Value::decode(ty, cell(column, row))
+                        .ok_or_else(|| invalid_cell(column, row, ty))?,
+                ),
             };
             row_fields.push(Field {
                 name: name.clone(),
@@ -340,7 +362,7 @@ fn decode_images(images: wit::Images, rows: usize) -> Result<Vec<Option<Image>>,
 }
 
 /// Checks that a column's presence and offsets describe `rows` rows within `data_len` bytes.
-pub(super) fn check_layout(
+fn check_layout(
     name: &str,
     rows: usize,
     presence: usize,

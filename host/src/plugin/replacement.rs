@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::change::{Change, ColumnType, Field, Image, Value};
 
 use super::bindings as wit;
-use super::columnar::{check_layout, check_lists, op_from_wit, type_from_wit};
+use super::columnar::{cell, check_images, check_lists, distinct_names, invalid_cell, op_from_wit};
 
 /// Decodes `batch`, whose row `k` replaces `originals[rows[k]]`. Cells equal
 /// to the original's move out of it, so the replaced changes are left
@@ -93,44 +93,20 @@ fn validate(batch: &wit::ChangeBatch, rows: usize) -> Result<Types, String> {
     })
 }
 
+/// Checks `images` as [`check_images`] does, and that every cell's bytes
+/// are a valid value of its column's type.
 fn validate_images(images: &wit::Images, rows: usize) -> Result<Vec<ColumnType>, String> {
-    if images.present.len() != rows {
-        return Err(format!(
-            "{} presence flags for {rows} rows",
-            images.present.len()
-        ));
-    }
-    let mut types = Vec::with_capacity(images.columns.len());
-    for column in &images.columns {
-        let ty =
-            type_from_wit(&column.type_).map_err(|e| format!("column `{}`: {e}", column.name))?;
-        check_layout(
-            &column.name,
-            rows,
-            column.presence.len(),
-            &column.offsets,
-            column.data.len(),
-        )?;
+    let types = check_images(images, rows)?;
+    for (column, &ty) in images.columns.iter().zip(&types) {
         for row in 0..rows {
-            if column.presence[row] == wit::Presence::Value {
-                let bytes = cell(column, row);
-                if !Value::is_encoding(ty, bytes) {
-                    return Err(format!(
-                        "column `{}` row {row}: {} bytes are not a valid {ty}",
-                        column.name,
-                        bytes.len()
-                    ));
-                }
+            if column.presence[row] == wit::Presence::Value
+                && !Value::is_encoding(ty, cell(column, row))
+            {
+                return Err(invalid_cell(column, row, ty));
             }
         }
-        types.push(ty);
     }
     Ok(types)
-}
-
-/// Row `row`'s bytes in `column` (its layout checked).
-fn cell(column: &wit::Column, row: usize) -> &[u8] {
-    &column.data[column.offsets[row] as usize..column.offsets[row + 1] as usize]
 }
 
 /// One side (before or after) of a validated batch, decoded row by row.
@@ -147,14 +123,15 @@ struct Side {
 
 impl Side {
     fn new(images: &wit::Images, types: Vec<ColumnType>) -> Side {
-        let columns = &images.columns;
-        let distinct =
-            (0..columns.len()).all(|i| columns[..i].iter().all(|c| c.name != columns[i].name));
         Side {
-            names: columns.iter().map(|c| Arc::from(c.name.as_str())).collect(),
+            names: images
+                .columns
+                .iter()
+                .map(|c| Arc::from(c.name.as_str()))
+                .collect(),
             hints: (0..types.len()).collect(),
             types,
-            distinct,
+            distinct: distinct_names(&images.columns),
         }
     }
 
