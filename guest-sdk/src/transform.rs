@@ -205,12 +205,17 @@ impl<'a> Change<'a> {
         })
     }
 
-    fn current(&self, which: Which) -> Option<Image<'_>> {
-        let slot = match (&self.edit, which) {
+    /// The state of image `which`: original until modified.
+    fn slot_of(&self, which: Which) -> &Slot<'a> {
+        match (&self.edit, which) {
             (None, _) => &Slot::Original,
             (Some(e), Which::Before) => &e.before,
             (Some(e), Which::After) => &e.after,
-        };
+        }
+    }
+
+    fn current(&self, which: Which) -> Option<Image<'_>> {
+        let slot = self.slot_of(which);
         match slot {
             Slot::Original => self.original(which),
             Slot::Edited(None) => None,
@@ -375,24 +380,21 @@ impl<'a> Change<'a> {
     /// The cells of an image, listed for editing (not read, not copied).
     fn fields_mut(&mut self, which: Which) -> &mut Vec<StoredField<'a>> {
         let row = self.row;
-        let original: Vec<StoredField<'a>> = match &self.edit {
-            Some(edit) if matches!(edit_slot(edit, which), Slot::Edited(_)) => Vec::new(),
-            _ => self
-                .original_cells(which)
+        let original: Vec<StoredField<'a>> = if matches!(self.slot_of(which), Slot::Original) {
+            self.original_cells(which)
                 .map(|c| StoredField {
                     name: Cow::Borrowed(c.name.as_str()),
                     ty: ColumnType::from_wit(c.type_),
                     value: Stored::Cell(c, row),
                 })
-                .collect(),
+                .collect()
+        } else {
+            Vec::new()
         };
         let slot = self.edit().slot(which);
         if !matches!(slot, Slot::Edited(Some(_))) {
-            let fields = match &*slot {
-                Slot::Original => original,
-                _ => Vec::new(),
-            };
-            *slot = Slot::Edited(Some(fields));
+            // The original's cells, or none for a removed image.
+            *slot = Slot::Edited(Some(original));
         }
         match slot {
             Slot::Edited(Some(fields)) => fields,
@@ -411,11 +413,7 @@ impl<'a> Change<'a> {
             (Which::Before, &mut out.before),
             (Which::After, &mut out.after),
         ] {
-            let slot = self
-                .edit
-                .as_ref()
-                .map_or(&Slot::Original, |e| edit_slot(e, which));
-            match slot {
+            match self.slot_of(which) {
                 Slot::Original => {
                     if self.original(which).is_some() {
                         images.set_present(row, true);
@@ -439,14 +437,6 @@ impl<'a> Change<'a> {
                 }
             }
         }
-    }
-}
-
-/// The slot of image `which` in an edit.
-fn edit_slot<'e, 'a>(edit: &'e Edit<'a>, which: Which) -> &'e Slot<'a> {
-    match which {
-        Which::Before => &edit.before,
-        Which::After => &edit.after,
     }
 }
 
