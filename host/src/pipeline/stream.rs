@@ -5,10 +5,9 @@
 //! while nothing is fetched: librdkafka stops fetching once its bounded
 //! prefetch queue is full, and a slow catalog slows floe down instead of
 //! filling its memory. A rebalance drops the in-flight window (and what is
-//! staged) and repositions every
-//! assigned partition from its tables' offsets (a revoked partition is let go
-//! with nothing of it half-committed); a commit that finds its offsets moved
-//! by another process does the same.
+//! staged) and repositions every assigned partition from its tables' offsets
+//! (a revoked partition is let go with nothing of it half-committed); a
+//! commit that finds its offsets moved by another process does the same.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
