@@ -16,6 +16,18 @@ cd "$repo"
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+# The Debezium fixtures live beside the repository, in ../shared. A clone
+# made elsewhere from a local checkout (git clone /path/floe /tmp/x) finds
+# them beside the checkout it was cloned from. FLOE_FIXTURES overrides both.
+if [[ -z "${FLOE_FIXTURES:-}" && ! -d "$repo/../shared/fixtures/debezium" ]]; then
+    origin="$(git -C "$repo" config --get remote.origin.url || true)"
+    if [[ -n "$origin" && -d "$origin/../shared/fixtures/debezium" ]]; then
+        FLOE_FIXTURES="$(cd "$origin/../shared/fixtures/debezium" && pwd)"
+        export FLOE_FIXTURES
+        echo "test: Debezium fixtures from $FLOE_FIXTURES" >&2
+    fi
+fi
+
 step "C libraries librdkafka builds against (OpenSSL, zlib)"
 bash scripts/install-build-deps.sh
 
