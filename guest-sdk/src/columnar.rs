@@ -7,6 +7,16 @@
 use crate::types::{ColumnType, Op, Value};
 use crate::wit;
 
+/// The codes of a column's `presence` bytes (the contract's `presence`).
+pub(crate) mod presence {
+    /// The row's image has no such column.
+    pub(crate) const ABSENT: u8 = 0;
+    /// The column holds SQL NULL.
+    pub(crate) const NULL: u8 = 1;
+    /// The column holds a value.
+    pub(crate) const VALUE: u8 = 2;
+}
+
 /// Panics with a message about a batch that breaks the contract. A panic is a
 /// trap: the host retries the batch record by record and dead-letters the
 /// records with this message, which is the loudest honest answer to a host bug.
@@ -20,9 +30,9 @@ pub(crate) fn malformed(what: &str) -> ! {
 #[inline]
 pub(crate) fn read_cell(col: &wit::Column, row: usize) -> Option<Value<'_>> {
     match col.presence[row] {
-        wit::Presence::Absent => None,
-        wit::Presence::Null => Some(Value::Null),
-        wit::Presence::Value => {
+        presence::ABSENT => None,
+        presence::NULL => Some(Value::Null),
+        presence::VALUE => {
             let start = col.offsets[row] as usize;
             let end = col.offsets[row + 1] as usize;
             let ty = ColumnType::from_wit(col.type_);
@@ -39,6 +49,7 @@ pub(crate) fn read_cell(col: &wit::Column, row: usize) -> Option<Value<'_>> {
                 )),
             }
         }
+        other => malformed(&format!("column `{}`: presence code {other}", col.name)),
     }
 }
 
@@ -120,7 +131,7 @@ impl NameIndex {
         if self.dup_names {
             return columns
                 .iter()
-                .find(|c| c.name == name && c.presence[row] != wit::Presence::Absent);
+                .find(|c| c.name == name && c.presence[row] != presence::ABSENT);
         }
         let h = name_hash(name);
         let mut at = h as usize & self.mask;
@@ -132,7 +143,7 @@ impl NameIndex {
             if sh == h {
                 let col = &columns[sc as usize - 1];
                 if col.name == name {
-                    return (col.presence[row] != wit::Presence::Absent).then_some(col);
+                    return (col.presence[row] != presence::ABSENT).then_some(col);
                 }
             }
             at = (at + 1) & self.mask;
@@ -162,7 +173,10 @@ impl<'a> IndexedBatch<'a> {
 /// Checks the shape of a batch (list lengths), so that later indexing is in bounds.
 pub(crate) fn validate_batch(batch: &wit::ChangeBatch) {
     let n = batch.ops.len();
-    if batch.table_index.len() != n || batch.event_time.len() != n {
+    if batch.table_index.len() != n
+        || batch.event_time.len() != n
+        || batch.event_time_known.len() != n
+    {
         malformed("per-change lists differ in length");
     }
     if batch.table_keys.len() != batch.tables.len() {
@@ -195,7 +209,7 @@ fn validate_images(images: &wit::Images, n: usize) {
 pub(crate) struct ColumnWriter {
     name: String,
     ty: ColumnType,
-    presence: Vec<wit::Presence>,
+    presence: Vec<u8>,
     /// Always one entry more than `presence`.
     offsets: Vec<u32>,
     data: Vec<u8>,
@@ -215,7 +229,7 @@ impl ColumnWriter {
     fn pad_to(&mut self, rows: usize) {
         let end = self.data.len() as u32;
         while self.presence.len() < rows {
-            self.presence.push(wit::Presence::Absent);
+            self.presence.push(presence::ABSENT);
             self.offsets.push(end);
         }
     }
@@ -247,9 +261,9 @@ impl ColumnWriter {
         debug_assert!(self.presence.len() <= row, "rows are written in order");
         self.pad_to(row);
         if value.is_null() {
-            self.presence.push(wit::Presence::Null);
+            self.presence.push(presence::NULL);
         } else {
-            self.presence.push(wit::Presence::Value);
+            self.presence.push(presence::VALUE);
             value.encode_into(&mut self.data);
         }
         let end = u32::try_from(self.data.len())
@@ -264,7 +278,7 @@ impl ColumnWriter {
         debug_assert!(self.presence.len() <= row, "rows are written in order");
         self.pad_to(row);
         let presence = source.presence[from];
-        if presence == wit::Presence::Value {
+        if presence == presence::VALUE {
             let start = source.offsets[from] as usize;
             let end = source.offsets[from + 1] as usize;
             match source.data.get(start..end) {
@@ -279,7 +293,7 @@ impl ColumnWriter {
     }
 
     fn is_empty(&self) -> bool {
-        self.presence.iter().all(|p| *p == wit::Presence::Absent)
+        self.presence.iter().all(|p| *p == presence::ABSENT)
     }
 
     fn finish(mut self, rows: usize) -> wit::Column {
@@ -390,7 +404,7 @@ impl ImagesWriter {
     pub(crate) fn type_of(&self, row: usize, name: &str) -> Option<ColumnType> {
         let mut first = None;
         for c in self.columns.iter().filter(|c| c.name == name) {
-            if c.has_row(row) && c.presence[row] != wit::Presence::Absent {
+            if c.has_row(row) && c.presence[row] != presence::ABSENT {
                 return Some(c.ty);
             }
             first = first.or(Some(c.ty));
@@ -409,7 +423,7 @@ impl ImagesWriter {
         let mut present = self.present;
         present.resize(rows, false);
         wit::Images {
-            present,
+            present: present.into_iter().map(u8::from).collect(),
             columns: self
                 .columns
                 .into_iter()
@@ -423,7 +437,7 @@ impl ImagesWriter {
 /// A `change-batch` being built, change by change.
 #[derive(Default)]
 pub(crate) struct BatchWriter {
-    ops: Vec<wit::Op>,
+    ops: Vec<u8>,
     tables: Vec<String>,
     table_keys: Vec<Vec<String>>,
     table_index: Vec<u32>,
@@ -495,7 +509,12 @@ impl BatchWriter {
             tables: self.tables,
             table_keys: self.table_keys,
             table_index: self.table_index,
-            event_time: self.event_time,
+            event_time: self.event_time.iter().map(|t| t.unwrap_or(0)).collect(),
+            event_time_known: self
+                .event_time
+                .iter()
+                .map(|t| u8::from(t.is_some()))
+                .collect(),
             before: self.before.finish(rows),
             after: self.after.finish(rows),
         }
@@ -532,35 +551,25 @@ mod tests {
         w.before.set(r2, "id", ColumnType::Long, Value::Long(3));
         let b = w.finish();
 
-        assert_eq!(
-            b.ops,
-            vec![wit::Op::Insert, wit::Op::Update, wit::Op::Delete]
-        );
+        assert_eq!(b.ops, vec![0, 1, 2], "op codes: insert, update, delete");
         assert_eq!(b.tables, vec!["db.t".to_string(), "db.u".to_string()]);
         assert_eq!(b.table_index, vec![0, 0, 1]);
-        assert_eq!(b.event_time, vec![Some(7), None, None]);
-        assert_eq!(b.after.present, vec![true, true, false]);
-        assert_eq!(b.before.present, vec![false, false, true]);
+        assert_eq!(b.event_time, vec![7, 0, 0]);
+        assert_eq!(b.event_time_known, vec![1, 0, 0]);
+        assert_eq!(b.after.present, vec![1, 1, 0]);
+        assert_eq!(b.before.present, vec![0, 0, 1]);
 
         let id = col(&b.after, "id", ColumnType::Long);
         assert_eq!(
             id.presence,
-            vec![
-                wit::Presence::Value,
-                wit::Presence::Value,
-                wit::Presence::Absent
-            ]
+            vec![presence::VALUE, presence::VALUE, presence::ABSENT]
         );
         assert_eq!(id.offsets, vec![0, 8, 16, 16]);
         assert_eq!(&id.data[..8], &1i64.to_le_bytes());
         let name = col(&b.after, "name", ColumnType::String);
         assert_eq!(
             name.presence,
-            vec![
-                wit::Presence::Value,
-                wit::Presence::Null,
-                wit::Presence::Absent
-            ]
+            vec![presence::VALUE, presence::NULL, presence::ABSENT]
         );
         assert_eq!(name.offsets, vec![0, 3, 3, 3]);
         assert_eq!(name.data, b"ann");
@@ -728,7 +737,7 @@ mod tests {
         let c = wit::Column {
             name: "x".into(),
             type_: wit::ColumnType::Long,
-            presence: vec![wit::Presence::Value],
+            presence: vec![presence::VALUE],
             offsets: vec![0, 3],
             data: vec![1, 2, 3],
         };

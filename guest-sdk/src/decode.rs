@@ -24,7 +24,7 @@ pub trait Decoder: Sized + 'static {
 }
 
 fn byte_string(bs: &wit::ByteStrings, i: usize) -> Option<&[u8]> {
-    if !bs.present[i] {
+    if bs.present[i] == 0 {
         return None;
     }
     let (start, end) = (bs.offsets[i] as usize, bs.offsets[i + 1] as usize);
@@ -46,6 +46,7 @@ pub(crate) fn validate_records(records: &wit::RecordBatch) {
     if records.partitions.len() != n
         || records.offsets.len() != n
         || records.timestamps.len() != n
+        || records.timestamp_known.len() != n
         || !(records.header_start.len() == n + 1 || records.header_start.len() == n)
     {
         malformed("per-record lists differ in length");
@@ -99,7 +100,7 @@ impl<'a> Record<'a> {
 
     /// The Kafka timestamp in milliseconds since the epoch, when set.
     pub fn timestamp(&self) -> Option<i64> {
-        self.batch.timestamps[self.row]
+        (self.batch.timestamp_known[self.row] != 0).then(|| self.batch.timestamps[self.row])
     }
 
     /// The record key; `None` for a null key.

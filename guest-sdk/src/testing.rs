@@ -34,7 +34,7 @@
 
 use crate::columnar;
 use crate::decode::{self, Decoder};
-use crate::transform::{self, Change, Transformer};
+use crate::transform::{self, Change, Transformer, outcome};
 use crate::types::{ColumnType, Op, OwnedValue};
 use crate::wit;
 
@@ -160,15 +160,16 @@ pub fn transform<T: Transformer>(plugin: &mut T, batch: &Batch) -> Vec<TestOutco
         .iter()
         .enumerate()
         .map(|(row, o)| match o {
-            wit::Outcome::Keep => TestOutcome::Keep,
-            wit::Outcome::Drop => TestOutcome::Drop,
-            wit::Outcome::Replace => TestOutcome::Replace(replaced.next().expect("a replacement")),
-            wit::Outcome::Route => TestOutcome::Route(routes.next().expect("a route")),
-            wit::Outcome::Reject => {
+            &outcome::KEEP => TestOutcome::Keep,
+            &outcome::DROP => TestOutcome::Drop,
+            &outcome::REPLACE => TestOutcome::Replace(replaced.next().expect("a replacement")),
+            &outcome::ROUTE => TestOutcome::Route(routes.next().expect("a route")),
+            &outcome::REJECT => {
                 let r = rejected.next().expect("a rejection");
                 assert_eq!(r.row as usize, row, "rejections in input order");
                 TestOutcome::Reject(r.reason)
             }
+            other => panic!("outcome code {other}"),
         })
         .collect();
     assert!(replaced.next().is_none() && routes.next().is_none() && rejected.next().is_none());
@@ -221,7 +222,7 @@ fn byte_strings<'a>(items: impl Iterator<Item = Option<&'a [u8]>>) -> wit::ByteS
         data: Vec::new(),
     };
     for item in items {
-        bs.present.push(item.is_some());
+        bs.present.push(u8::from(item.is_some()));
         bs.data.extend_from_slice(item.unwrap_or_default());
         bs.offsets.push(bs.data.len() as u32);
     }
@@ -251,7 +252,11 @@ pub(crate) fn record_batch(records: &[TestRecord]) -> wit::RecordBatch {
         topic_index,
         partitions: records.iter().map(|r| r.partition).collect(),
         offsets: records.iter().map(|r| r.offset).collect(),
-        timestamps: records.iter().map(|r| r.timestamp).collect(),
+        timestamps: records.iter().map(|r| r.timestamp.unwrap_or(0)).collect(),
+        timestamp_known: records
+            .iter()
+            .map(|r| u8::from(r.timestamp.is_some()))
+            .collect(),
         keys: byte_strings(records.iter().map(|r| r.key.as_deref())),
         values: byte_strings(records.iter().map(|r| r.value.as_deref())),
         header_start,

@@ -3,10 +3,24 @@
 use std::borrow::Cow;
 
 use crate::Error;
-use crate::columnar::{self, BatchWriter, IndexedBatch, NameIndex};
+use crate::columnar::{self, BatchWriter, IndexedBatch, NameIndex, presence};
 use crate::config::Config;
 use crate::types::{ColumnType, Op, OwnedValue, Value};
 use crate::wit;
+
+/// The codes of `outcomes` (the contract's `outcome`).
+pub(crate) mod outcome {
+    pub(crate) const KEEP: u8 = 0;
+    pub(crate) const DROP: u8 = 1;
+    pub(crate) const REPLACE: u8 = 2;
+    pub(crate) const ROUTE: u8 = 3;
+    pub(crate) const REJECT: u8 = 4;
+}
+
+/// Change `row`'s event time in `batch`.
+fn event_time(batch: &wit::ChangeBatch, row: usize) -> Option<i64> {
+    (batch.event_time_known[row] != 0).then(|| batch.event_time[row])
+}
 
 /// What becomes of one change, returned by [`Transformer::transform`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,7 +167,7 @@ impl<'a> Change<'a> {
     pub fn event_time(&self) -> Option<i64> {
         match &self.edit {
             Some(e) => e.event_time,
-            None => self.batch.event_time[self.row],
+            None => event_time(self.batch, self.row),
         }
     }
 
@@ -166,7 +180,7 @@ impl<'a> Change<'a> {
         if self.edit.is_none() {
             self.edit = Some(Box::new(Edit {
                 op: Op::from_wit(self.batch.ops[self.row]),
-                event_time: self.batch.event_time[self.row],
+                event_time: event_time(self.batch, self.row),
                 keys: None,
                 before: Slot::Original,
                 after: Slot::Original,
@@ -196,7 +210,7 @@ impl<'a> Change<'a> {
             Which::Before => (&self.batch.before, &self.indexed.before),
             Which::After => (&self.batch.after, &self.indexed.after),
         };
-        images.present[self.row].then_some(Image {
+        (images.present[self.row] != 0).then_some(Image {
             repr: Repr::Columns {
                 columns: &images.columns,
                 index,
@@ -367,14 +381,14 @@ impl<'a> Change<'a> {
             Which::After => &self.batch.after,
         };
         let row = self.row;
-        let columns: &'a [wit::Column] = if images.present[row] {
+        let columns: &'a [wit::Column] = if images.present[row] != 0 {
             &images.columns
         } else {
             &[]
         };
         columns
             .iter()
-            .filter(move |c| c.presence[row] != wit::Presence::Absent)
+            .filter(move |c| c.presence[row] != presence::ABSENT)
     }
 
     /// The cells of an image, listed for editing (not read, not copied).
@@ -744,26 +758,26 @@ pub(crate) fn transform_batch<T: Transformer>(
         let mut change = Change::new(&indexed, row);
         let outcome = plugin.transform(&mut change);
         let outcome = match outcome {
-            Outcome::Keep if change.edit.is_none() => wit::Outcome::Keep,
+            Outcome::Keep if change.edit.is_none() => outcome::KEEP,
             Outcome::Keep => {
                 change.write_into(&mut replaced, change.table());
-                wit::Outcome::Replace
+                outcome::REPLACE
             }
-            Outcome::Drop => wit::Outcome::Drop,
+            Outcome::Drop => outcome::DROP,
             Outcome::Route(table) if change.edit.is_none() => {
                 routes.push(table);
-                wit::Outcome::Route
+                outcome::ROUTE
             }
             Outcome::Route(table) => {
                 change.write_into(&mut replaced, &table);
-                wit::Outcome::Replace
+                outcome::REPLACE
             }
             Outcome::Reject(reason) => {
                 rejected.push(wit::Rejection {
                     row: row as u32,
                     reason,
                 });
-                wit::Outcome::Reject
+                outcome::REJECT
             }
         };
         outcomes.push(outcome);

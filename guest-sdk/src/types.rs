@@ -36,23 +36,26 @@ impl Op {
         }
     }
 
-    pub(crate) fn from_wit(op: wit::Op) -> Op {
-        match op {
-            wit::Op::Insert => Op::Insert,
-            wit::Op::Update => Op::Update,
-            wit::Op::Delete => Op::Delete,
-            wit::Op::Read => Op::Read,
-            wit::Op::Truncate => Op::Truncate,
+    /// The op of a code of a batch's `ops` bytes.
+    pub(crate) fn from_wit(code: u8) -> Op {
+        match code {
+            0 => Op::Insert,
+            1 => Op::Update,
+            2 => Op::Delete,
+            3 => Op::Read,
+            4 => Op::Truncate,
+            other => crate::columnar::malformed(&format!("op code {other}")),
         }
     }
 
-    pub(crate) fn to_wit(self) -> wit::Op {
+    /// The op's code in a batch's `ops` bytes.
+    pub(crate) fn to_wit(self) -> u8 {
         match self {
-            Op::Insert => wit::Op::Insert,
-            Op::Update => wit::Op::Update,
-            Op::Delete => wit::Op::Delete,
-            Op::Read => wit::Op::Read,
-            Op::Truncate => wit::Op::Truncate,
+            Op::Insert => 0,
+            Op::Update => 1,
+            Op::Delete => 2,
+            Op::Read => 3,
+            Op::Truncate => 4,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! user would look at.
 
 use floe::change::{Change, ColumnType, Op, Position, Value};
-use floe::plugin::{DecodeStage, StageSettings, TransformOutput, TransformStage};
+use floe::plugin::{DecodeStage, RejectedChange, StageSettings, TransformStage};
 use floe::source::RawRecord;
 use floe_tests::{customer_changes, fixture_change, id_of, plugin_path, registry_with};
 use sha2::{Digest, Sha256};
@@ -18,10 +18,22 @@ fn settings(config: &[(&str, &str)]) -> StageSettings {
     }
 }
 
-fn run(plugin: &str, config: &[(&str, &str)], changes: Vec<Change>) -> TransformOutput {
+/// What a transform stage made of some changes, with the changes owned.
+struct Ran {
+    changes: Vec<Change>,
+    rejected: Vec<RejectedChange>,
+    dropped: usize,
+}
+
+fn run(plugin: &str, config: &[(&str, &str)], changes: Vec<Change>) -> Ran {
     let (_dir, registry) = registry_with(&[(plugin, plugin_path(plugin))]);
     let mut stage = TransformStage::new(registry, plugin, settings(config)).expect("stage");
-    stage.apply(changes)
+    let output = stage.apply(changes);
+    Ran {
+        changes: output.changes.to_changes(),
+        rejected: output.rejected,
+        dropped: output.dropped,
+    }
 }
 
 fn text<'a>(change: &'a Change, image: &str, column: &str) -> Option<&'a str> {
@@ -417,11 +429,8 @@ fn maxwell_decoder_turns_maxwell_json_into_changes_in_wasm() {
         ),
     ];
     let output = stage.apply(&records);
-    let ops: Vec<(i64, Op)> = output
-        .changes
-        .iter()
-        .map(|c| (c.position.offset, c.op))
-        .collect();
+    let decoded = output.changes.to_changes();
+    let ops: Vec<(i64, Op)> = decoded.iter().map(|c| (c.position.offset, c.op)).collect();
     assert_eq!(
         ops,
         vec![
@@ -438,7 +447,7 @@ fn maxwell_decoder_turns_maxwell_json_into_changes_in_wasm() {
         "bad JSON and an unknown type are rejected; the DDL yields nothing"
     );
 
-    let insert = &output.changes[0];
+    let insert = &decoded[0];
     assert_eq!(insert.table, "shop.orders");
     assert_eq!(insert.key, vec!["id".to_string()]);
     assert_eq!(insert.event_time, Some(1_477_053_217_000_000));
@@ -446,7 +455,7 @@ fn maxwell_decoder_turns_maxwell_json_into_changes_in_wasm() {
     let after = insert.after.as_ref().unwrap();
     assert_eq!(after.get("id"), Some(&Value::Long(111)));
     assert_eq!(after.get("price"), Some(&Value::Double(9.5)));
-    let update = &output.changes[1];
+    let update = &decoded[1];
     assert_eq!(
         update.before.as_ref().unwrap().get("daemon"),
         Some(&Value::String("Stanislaw Lem".into())),
@@ -456,13 +465,13 @@ fn maxwell_decoder_turns_maxwell_json_into_changes_in_wasm() {
         update.after.as_ref().unwrap().get("daemon"),
         Some(&Value::String("Stanisław Lem".into()))
     );
-    let delete = &output.changes[2];
+    let delete = &decoded[2];
     assert!(delete.after.is_none());
     assert_eq!(
         delete.before.as_ref().unwrap().get("id"),
         Some(&Value::Long(111))
     );
-    let read = &output.changes[3];
+    let read = &decoded[3];
     assert_eq!(
         read.after.as_ref().unwrap().field("daemon").unwrap().value,
         None

@@ -25,8 +25,8 @@ fn stage(
     (dir, stage)
 }
 
-fn ids(changes: &[floe::change::Change]) -> Vec<i64> {
-    changes.iter().map(id_of).collect()
+fn ids(changes: &floe::change::ChangeBatch) -> Vec<i64> {
+    changes.to_changes().iter().map(id_of).collect()
 }
 
 #[test]

@@ -20,14 +20,16 @@ from .codec import ColumnType as _ColumnType
 from .codec import check_raw as _check_raw
 from ._wit import Err, empty_batch, from_wit_type, host, to_wit_type, tx, wt
 
-_ABSENT = wt.Presence.ABSENT
-_NULL = wt.Presence.NULL
-_VALUE = wt.Presence.VALUE
-_KEEP = tx.Outcome.KEEP
-_DROP = tx.Outcome.DROP
-_REPLACE = tx.Outcome.REPLACE
-_ROUTE = tx.Outcome.ROUTE
-_REJECT = tx.Outcome.REJECT
+# Per-row lists cross the boundary as bytes: these are the codes in them.
+_ABSENT = wt.Presence.ABSENT.value
+_NULL = wt.Presence.NULL.value
+_VALUE = wt.Presence.VALUE.value
+_KEEP = tx.Outcome.KEEP.value
+_DROP = tx.Outcome.DROP.value
+_REPLACE = tx.Outcome.REPLACE.value
+_ROUTE = tx.Outcome.ROUTE.value
+_REJECT = tx.Outcome.REJECT.value
+_OPS = tuple(wt.Op)  # code -> Op
 
 _MISSING = object()  # not in an overlay
 _DEL = object()  # removed from the image by the plugin
@@ -143,7 +145,7 @@ class _Side:
         self.label = label
         present = images.present
         if len(present) < n:  # defensive: a short list means "absent"
-            present = list(present) + [False] * (n - len(present))
+            present = bytes(present) + bytes(n - len(present))
         self.present = present
         self.cols = [_Col(c) for c in images.columns]
         index = {}
@@ -164,28 +166,28 @@ class _Side:
         if c is None:
             return None
         p = c.presence[r]
-        if p is _VALUE:
+        if p == _VALUE:
             offs = c.offsets
             return c.type, c.data[offs[r]:offs[r + 1]]
-        if p is _NULL:
+        if p == _NULL:
             return c.type, None
         if self.multi is not None:
             for c in self.multi.get(name, ()):
                 p = c.presence[r]
-                if p is _VALUE:
+                if p == _VALUE:
                     offs = c.offsets
                     return c.type, c.data[offs[r]:offs[r + 1]]
-                if p is _NULL:
+                if p == _NULL:
                     return c.type, None
         return None
 
     def fields(self, r: int) -> list:
         """``(name, type)`` of the input row ``r``'s columns, in column order."""
-        return [(c.name, c.type) for c in self.cols if c.presence[r] is not _ABSENT]
+        return [(c.name, c.type) for c in self.cols if c.presence[r] != _ABSENT]
 
 
 class _Batch:
-    __slots__ = ("wit", "n", "ops", "tables", "table_index", "event_time", "keys", "before", "after")
+    __slots__ = ("wit", "n", "ops", "tables", "table_index", "event_time", "event_time_known", "keys", "before", "after")
 
     def __init__(self, b):
         self.wit = b
@@ -194,6 +196,7 @@ class _Batch:
         self.tables = b.tables
         self.table_index = b.table_index
         self.event_time = b.event_time
+        self.event_time_known = b.event_time_known
         keys = {}
         tk = b.table_keys
         for i, t in enumerate(b.tables):
@@ -232,7 +235,7 @@ class Image:
         self._row = row
         self._over = None  # name -> (type, bytes or None) or _DEL
         self._order = None  # explicit column order, once a rename or re-add needs one
-        self._present = self._orig = side.present[row]
+        self._present = self._orig = side.present[row] != 0
         self._mod = False
 
     # -- reading -------------------------------------------------------------
@@ -286,7 +289,7 @@ class Image:
             return names
         if self._orig:
             r = self._row
-            names = [c.name for c in self._side.cols if c.presence[r] is not _ABSENT]
+            names = [c.name for c in self._side.cols if c.presence[r] != _ABSENT]
         else:
             names = []
         if o:
@@ -499,7 +502,7 @@ class Change:
         m = self._meta
         if m is not None and "op" in m:
             return m["op"]
-        return self._batch.ops[self.row]
+        return _OPS[self._batch.ops[self.row]]
 
     @op.setter
     def op(self, value):
@@ -557,8 +560,9 @@ class Change:
         m = self._meta
         if m is not None and "event_time" in m:
             return m["event_time"]
-        et = self._batch.event_time
-        return et[self.row] if self.row < len(et) else None
+        b = self._batch
+        r = self.row
+        return b.event_time[r] if r < len(b.event_time_known) and b.event_time_known[r] else None
 
     @event_time.setter
     def event_time(self, value):
@@ -641,8 +645,8 @@ def _offsets(chunks) -> list:
 def _gather(c: _Col, rows):
     """The column ``c`` restricted to ``rows``, or None if absent in all of them."""
     pres = c.presence
-    p_out = [pres[r] for r in rows]
-    if all(p is _ABSENT for p in p_out):
+    p_out = bytes(pres[r] for r in rows)
+    if not any(p_out):
         return None
     offs = c.offsets
     data = c.data
@@ -655,11 +659,11 @@ def _build_images(side: _Side, changes, rows, attr: str, all_rows: bool):
     imgs = list(map(_attrgetter(attr), changes))
     m = len(rows)
     sp = side.present
-    present = [sp[r] if img is None else img._present for img, r in zip(imgs, rows)]
+    present = bytes(sp[r] if img is None else img._present for img, r in zip(imgs, rows))
     if not any(present):  # e.g. the before images of inserts
         return wt.Images(present, [])
     overs = [None if img is None else img._over for img in imgs]
-    origs = [sp[r] if img is None else img._orig for img, r in zip(imgs, rows)]
+    origs = [sp[r] != 0 if img is None else img._orig for img, r in zip(imgs, rows)]
     touched = set().union(*[o for o in overs if o])  # names some row has set or removed
     if side.flipped:
         touched.update(c.name for c in side.cols)
@@ -670,7 +674,7 @@ def _build_images(side: _Side, changes, rows, attr: str, all_rows: bool):
         if c.name in touched or (c.name, c.type) in built:
             continue
         if all_rows:
-            if any(p is not _ABSENT for p in c.presence):
+            if any(c.presence):
                 built[(c.name, c.type)] = c.wit
         else:
             col = _gather(c, rows)
@@ -692,7 +696,7 @@ def _build_images(side: _Side, changes, rows, attr: str, all_rows: bool):
         types = list({id(e[0]): e[0] for e in entries if e is not None}.values())
         for t in types:
             mine = entries if len(types) == 1 else [e if e is not None and e[0] is t else None for e in entries]
-            p_out = [_ABSENT if e is None else (_NULL if e[1] is None else _VALUE) for e in mine]
+            p_out = bytes(_ABSENT if e is None else (_NULL if e[1] is None else _VALUE) for e in mine)
             chunks = [b"" if e is None or e[1] is None else e[1] for e in mine]
             built[(name, t)] = wt.Column(name, to_wit_type(t), p_out, _offsets(chunks), b"".join(chunks))
 
@@ -724,12 +728,13 @@ def _build_replaced(batch: _Batch, changes):
     if all(ch._meta is None for ch in changes):
         # Op, table, keys and event time as they came: taken from the input.
         if all_rows:
-            ops, event_time = b.ops, b.event_time
+            ops, event_time, known = b.ops, b.event_time, b.event_time_known
             tables, table_keys, table_index = b.tables, b.table_keys, b.table_index
         else:
-            ops = [b.ops[r] for r in rows]
+            ops = bytes(b.ops[r] for r in rows)
             et = b.event_time
             event_time = [et[r] for r in rows]
+            known = bytes(b.event_time_known[r] for r in rows)
             ti = b.table_index
             used = sorted({ti[r] for r in rows})
             tables = [b.tables[i] for i in used]
@@ -737,8 +742,10 @@ def _build_replaced(batch: _Batch, changes):
             remap = {old: new for new, old in enumerate(used)}
             table_index = [remap[ti[r]] for r in rows]
     else:
-        ops = [ch.op for ch in changes]
-        event_time = [ch.event_time for ch in changes]
+        ops = bytes(ch.op.value for ch in changes)
+        times = [ch.event_time for ch in changes]
+        event_time = [0 if t is None else t for t in times]
+        known = bytes(t is not None for t in times)
         tables = []
         tpos = {}
         table_index = []
@@ -754,7 +761,7 @@ def _build_replaced(batch: _Batch, changes):
                 table_keys[i] = list(ch.key_columns)
             table_index.append(i)
     return wt.ChangeBatch(
-        ops, tables, table_keys, table_index, event_time,
+        ops, tables, table_keys, table_index, event_time, known,
         _build_images(batch.before, changes, rows, "_before", all_rows),
         _build_images(batch.after, changes, rows, "_after", all_rows),
     )
@@ -835,7 +842,7 @@ class _Runner:
             raise RuntimeError("floe_guest: transform called before a successful init")
         batch = _Batch(changes)
         n = batch.n
-        outcomes = [_KEEP] * n
+        outcomes = bytearray(n)  # every code _KEEP (0) to start with
         replaced = []
         routes = []
         rejected = []  # (row, reason)
@@ -876,7 +883,7 @@ class _Runner:
             _pending_counters = None
             _flush_counters(counters)
         out = _build_replaced(batch, replaced) if replaced else empty_batch()
-        return tx.Transformed(outcomes, out, routes, [wt.Rejection(r, m) for r, m in rejected])
+        return tx.Transformed(bytes(outcomes), out, routes, [wt.Rejection(r, m) for r, m in rejected])
 
 
 def export_transformer(cls):

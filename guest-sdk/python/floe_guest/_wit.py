@@ -47,4 +47,4 @@ def to_wit_type(t: "_codec.ColumnType"):
 
 def empty_batch():
     """A change-batch with no changes."""
-    return wt.ChangeBatch([], [], [], [], [], wt.Images([], []), wt.Images([], []))
+    return wt.ChangeBatch(b"", [], [], [], [], b"", wt.Images(b"", []), wt.Images(b"", []))

@@ -10,7 +10,8 @@ from wit_world.imports import types as wt
 from floe_guest import codec
 from floe_guest._wit import to_wit_type
 
-ABSENT, NULL, VALUE = wt.Presence.ABSENT, wt.Presence.NULL, wt.Presence.VALUE
+# Presence codes, as a column's presence bytes hold them.
+ABSENT, NULL, VALUE = wt.Presence.ABSENT.value, wt.Presence.NULL.value, wt.Presence.VALUE.value
 A = object()  # marks an absent field in a row dict
 
 
@@ -27,7 +28,7 @@ def column(name, ctype, values):
             presence.append(VALUE)
             data += v.b if isinstance(v, Raw) else codec.encode(ctype, v)
         offsets.append(len(data))
-    return wt.Column(name, to_wit_type(ctype), presence, offsets, bytes(data))
+    return wt.Column(name, to_wit_type(ctype), bytes(presence), offsets, bytes(data))
 
 
 class Raw:
@@ -37,7 +38,7 @@ class Raw:
 
 def images(schema, rows):
     """schema: [(name, ctype)]; rows: list of dict|None (None = image absent)."""
-    present = [r is not None for r in rows]
+    present = bytes(r is not None for r in rows)
     cols = []
     for name, ctype in schema:
         cols.append(column(name, ctype, [A if r is None else r.get(name, A) for r in rows]))
@@ -55,9 +56,10 @@ def batch(schema, afters, befores=None, ops=None, table="db.t", keys=("id",), ev
     else:
         tnames = sorted(set(tables))
         tindex = [tnames.index(t) for t in tables]
+    times = event_time if event_time is not None else [None] * n
     return wt.ChangeBatch(
-        ops, tnames, [list(keys) for _ in tnames], tindex,
-        event_time if event_time is not None else [None] * n,
+        bytes(op.value for op in ops), tnames, [list(keys) for _ in tnames], tindex,
+        [0 if t is None else t for t in times], bytes(t is not None for t in times),
         images(schema, befores), images(schema, afters),
     )
 
@@ -71,10 +73,10 @@ def rows_of(imgs):
         t = from_wit_type(c.type)
         for i in range(n):
             p = c.presence[i]
-            if p is ABSENT:
+            if p == ABSENT:
                 continue
             assert out[i] is not None, f"column {c.name} has a value in an absent image (row {i})"
-            out[i][c.name] = None if p is NULL else codec.decode(t, c.data, c.offsets[i], c.offsets[i + 1])
+            out[i][c.name] = None if p == NULL else codec.decode(t, c.data, c.offsets[i], c.offsets[i + 1])
     return out
 
 
@@ -88,9 +90,9 @@ def fields_of(imgs):
         t = from_wit_type(c.type)
         for i in range(n):
             p = c.presence[i]
-            if p is ABSENT or out[i] is None:
+            if p == ABSENT or out[i] is None:
                 continue
-            v = None if p is NULL else codec.decode(t, c.data, c.offsets[i], c.offsets[i + 1])
+            v = None if p == NULL else codec.decode(t, c.data, c.offsets[i], c.offsets[i + 1])
             out[i].append((c.name, t, v))
     return out
 
@@ -98,7 +100,7 @@ def fields_of(imgs):
 def check_batch(b):
     """Structural invariants of a change-batch."""
     n = len(b.ops)
-    assert len(b.table_index) == n and len(b.event_time) == n
+    assert len(b.table_index) == n and len(b.event_time) == n and len(b.event_time_known) == n
     assert len(b.table_keys) == len(b.tables)
     assert all(0 <= i < len(b.tables) for i in b.table_index)
     for imgs in (b.before, b.after):
@@ -107,14 +109,14 @@ def check_batch(b):
         keys = [(c.name, from_wit_type(c.type)) for c in imgs.columns]
         assert len(set(keys)) == len(keys), f"one column per (name, type): {keys}"
         for i in range(n):
-            names = [c.name for c in imgs.columns if c.presence[i] is not ABSENT]
+            names = [c.name for c in imgs.columns if c.presence[i] != ABSENT]
             assert len(set(names)) == len(names), f"row {i} has a name twice: {names}"
         for c in imgs.columns:
             assert len(c.presence) == n and len(c.offsets) == n + 1, c.name
             assert c.offsets[0] == 0 and c.offsets[-1] == len(c.data), c.name
             for i in range(n):
                 assert c.offsets[i] <= c.offsets[i + 1]
-                if c.presence[i] is not VALUE:
+                if c.presence[i] != VALUE:
                     assert c.offsets[i] == c.offsets[i + 1], (c.name, i)
 
 

@@ -17,7 +17,11 @@ from floe_guest import (
 )
 from floe_guest._wit import Err, from_wit_type
 
-O = tx.Outcome
+class O:
+    """Outcome codes, as the `outcomes` bytes hold them."""
+
+    KEEP, DROP, REPLACE, ROUTE, REJECT = (o.value for o in tx.Outcome)
+
 SCHEMA = [("id", LONG), ("email", STRING), ("price", decimal(10, 2)), ("score", DOUBLE)]
 
 
@@ -73,8 +77,8 @@ def test_read_values_and_metadata():
     rows[1]["email"] = None
     b = batch(SCHEMA, rows, event_time=[5, None])
     out = run(make(fn), b)
-    assert out.outcomes == [O.KEEP, O.KEEP]
-    assert out.replaced.ops == [] and out.routes == [] and out.rejected == []
+    assert list(out.outcomes) == [O.KEEP, O.KEEP]
+    assert list(out.replaced.ops) == [] and out.routes == [] and out.rejected == []
     assert seen[0] == (Op.INSERT, "db.t", ("id",), 5, rows[0], False, (0,))
     assert seen[1][4]["email"] is None and seen[1][3] is None
     assert seen[1][4]["price"] == Decimal("1.50")
@@ -92,7 +96,7 @@ def test_absent_fields_and_images():
         return Keep
 
     b = batch(SCHEMA, [{"id": 0}, None], befores=[None, {"id": 1, "email": "a"}])
-    assert run(make(fn), b).outcomes == [O.KEEP, O.KEEP]
+    assert list(run(make(fn), b).outcomes) == [O.KEEP, O.KEEP]
 
 
 def test_outcomes_in_order():
@@ -101,7 +105,7 @@ def test_outcomes_in_order():
         return [Keep, Drop, Route("other"), Reject("nope"), Drop(), Keep(), None, Route("x")][i]
 
     out = run(make(fn), batch(SCHEMA, people(8)))
-    assert out.outcomes == [O.KEEP, O.DROP, O.ROUTE, O.REJECT, O.DROP, O.KEEP, O.KEEP, O.ROUTE]
+    assert list(out.outcomes) == [O.KEEP, O.DROP, O.ROUTE, O.REJECT, O.DROP, O.KEEP, O.KEEP, O.ROUTE]
     assert out.routes == ["other", "x"]
     assert [(r.row, r.reason) for r in out.rejected] == [(3, "nope")]
 
@@ -117,7 +121,7 @@ def test_exception_rejects_with_message():
         return Keep
 
     out = run(make(fn), batch(SCHEMA, people(4)))
-    assert out.outcomes == [O.KEEP, O.REJECT, O.REJECT, O.REJECT]
+    assert list(out.outcomes) == [O.KEEP, O.REJECT, O.REJECT, O.REJECT]
     reasons = [r.reason for r in out.rejected]
     assert reasons[0] == "bad email"
     assert "column 'id'" in reasons[1] and "expected int" in reasons[1]
@@ -132,9 +136,9 @@ def test_modified_rows_are_replaced_others_kept():
 
     b = batch(SCHEMA, people(4))
     out = run(make(fn), b)
-    assert out.outcomes == [O.KEEP, O.REPLACE, O.KEEP, O.REPLACE]
+    assert list(out.outcomes) == [O.KEEP, O.REPLACE, O.KEEP, O.REPLACE]
     r = out.replaced
-    assert r.ops == [Op.INSERT, Op.INSERT] and r.tables == ["db.t"] and r.table_keys == [["id"]]
+    assert list(r.ops) == [Op.INSERT.value, Op.INSERT.value] and r.tables == ["db.t"] and r.table_keys == [["id"]]
     rows = rows_of(r.after)
     assert rows == [dict(people(4)[1], email="U1@X.ORG"), dict(people(4)[3], email="U3@X.ORG")]
     assert rows_of(r.before) == [None, None]
@@ -180,7 +184,7 @@ def test_set_type_null_delete_rename_and_new_columns():
     assert rows[1] == {"id": "1", "email": "u1@x.org", "price": Decimal("1.50"), "score": 0.5}
     # price only in row 1, cost only in row 0: absent elsewhere
     price = {c.name: c for c in r.after.columns}.get("price")
-    assert price is None or price.presence == [ABSENT, VALUE]
+    assert price is None or list(price.presence) == [ABSENT, VALUE]
 
 
 def test_reads_see_own_writes():
@@ -208,7 +212,7 @@ def test_null_set_keeps_column_type():
 
     out = run(make(fn), batch(SCHEMA, people(1)))
     price = [c for c in out.replaced.after.columns if c.name == "price"][0]
-    assert price.presence == [NULL] and price.type.value == wt.DecimalType(10, 2)
+    assert list(price.presence) == [NULL] and price.type.value == wt.DecimalType(10, 2)
 
 
 def test_route_of_modified_change_is_a_replacement_to_that_table():
@@ -219,7 +223,7 @@ def test_route_of_modified_change_is_a_replacement_to_that_table():
         return Route("db.plain")
 
     out = run(make(fn), batch(SCHEMA, people(2)))
-    assert out.outcomes == [O.REPLACE, O.ROUTE]
+    assert list(out.outcomes) == [O.REPLACE, O.ROUTE]
     assert out.routes == ["db.plain"]
     r = out.replaced
     assert [r.tables[i] for i in r.table_index] == ["db.masked"]
@@ -241,10 +245,11 @@ def test_op_table_event_time_changes():
 
     b = batch(SCHEMA, [people(2)[0], people(2)[1], None], befores=[None, None, people(3)[2]])
     out = run(make(fn), b)
-    assert out.outcomes == [O.KEEP, O.REPLACE, O.REPLACE]
+    assert list(out.outcomes) == [O.KEEP, O.REPLACE, O.REPLACE]
     r = out.replaced
-    assert r.ops == [Op.INSERT, Op.UPDATE] and r.event_time == [None, 99]
-    assert r.after.present == [True, True] and r.before.present == [False, True]
+    assert list(r.ops) == [Op.INSERT.value, Op.UPDATE.value]
+    assert r.event_time == [0, 99] and list(r.event_time_known) == [0, 1]
+    assert list(r.after.present) == [True, True] and list(r.before.present) == [False, True]
     assert rows_of(r.after)[1] == dict(people(3)[2], deleted=True)
     assert rows_of(r.before)[1] == people(3)[2]
 
@@ -256,7 +261,7 @@ def test_making_an_image_absent():
 
     b = batch(SCHEMA, [people(1)[0]], befores=[people(1)[0]])
     out = run(make(fn), b)
-    assert out.replaced.before.present == [False]
+    assert list(out.replaced.before.present) == [False]
     assert out.replaced.before.columns == []
     assert rows_of(out.replaced.after) == [people(1)[0]]
 
@@ -273,8 +278,8 @@ def test_types_per_row_split_columns_by_type():
         return Keep
 
     out = run(make(fn), batch(SCHEMA, people(4)))
-    assert out.outcomes == [O.REPLACE, O.REPLACE, O.REPLACE, O.KEEP]
-    cols = [(c.name, str(from_wit_type(c.type)), c.presence) for c in out.replaced.after.columns]
+    assert list(out.outcomes) == [O.REPLACE, O.REPLACE, O.REPLACE, O.KEEP]
+    cols = [(c.name, str(from_wit_type(c.type)), list(c.presence)) for c in out.replaced.after.columns]
     assert cols == [
         ("id", "long", [VALUE] * 3),
         ("email", "string", [VALUE] * 3),
@@ -290,8 +295,8 @@ def test_types_per_row_split_columns_by_type():
 def test_split_input_columns_are_read_and_kept():
     # The host sends a name with rows of two types as two columns of that name.
     b = batch(SCHEMA, people(3))
-    b.after.columns.append(wt.Column("code", wt.ColumnType_String(), [VALUE, ABSENT, NULL], [0, 1, 1, 1], b"x"))
-    b.after.columns.append(wt.Column("code", wt.ColumnType_Long(), [ABSENT, VALUE, ABSENT], [0, 0, 8, 8], (7).to_bytes(8, "little")))
+    b.after.columns.append(wt.Column("code", wt.ColumnType_String(), bytes([VALUE, ABSENT, NULL]), [0, 1, 1, 1], b"x"))
+    b.after.columns.append(wt.Column("code", wt.ColumnType_Long(), bytes([ABSENT, VALUE, ABSENT]), [0, 0, 8, 8], (7).to_bytes(8, "little")))
     seen = []
 
     def fn(c):
@@ -302,7 +307,7 @@ def test_split_input_columns_are_read_and_kept():
 
     out = run(make(fn), b)
     assert seen == [("x", "string"), (7, "long"), (None, "string")]
-    assert out.outcomes == [O.KEEP, O.KEEP, O.REPLACE]
+    assert list(out.outcomes) == [O.KEEP, O.KEEP, O.REPLACE]
     assert fields_of(out.replaced.after)[0][-1] == ("code", floe_guest.STRING, None)
 
     def all_(c):
@@ -364,7 +369,7 @@ def test_init_refusal_and_config():
     with pytest.raises(RuntimeError):  # no instance after a refused init
         tr().transform(batch(SCHEMA, people(1)))
     lc().init([("ok", "1")])
-    assert tr().transform(batch(SCHEMA, people(1))).outcomes == [O.KEEP]
+    assert list(tr().transform(batch(SCHEMA, people(1))).outcomes) == [O.KEEP]
 
 
 def test_counters_are_summed_per_batch_and_logs_go_to_host(hostcalls):
@@ -386,7 +391,7 @@ def test_counters_are_summed_per_batch_and_logs_go_to_host(hostcalls):
 
 def test_empty_batch():
     out = run(Transformer, batch(SCHEMA, []))
-    assert out.outcomes == [] and out.replaced.ops == []
+    assert list(out.outcomes) == [] and list(out.replaced.ops) == []
 
 
 def test_multiple_tables_and_keys():
@@ -412,7 +417,7 @@ def test_multiple_tables_and_keys():
     r = run(make(some), b).replaced
     assert [r.tables[i] for i in r.table_index] == ["b", "a"]
     assert {t: k for t, k in zip(r.tables, r.table_keys)} == {"a": ["id"], "b": ["email", "id"]}
-    assert r.ops == [b.ops[1], b.ops[2]]
+    assert list(r.ops) == [b.ops[1], b.ops[2]]
 
 
 def test_subset_gather_is_exact_for_all_types():

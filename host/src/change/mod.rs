@@ -4,11 +4,21 @@
 //! column names, the before and after [`Image`]s, and the [`Position`] of the
 //! Kafka record it came from. Values are typed as Iceberg primitives
 //! ([`ColumnType`], [`Value`]).
+//!
+//! Changes travel the pipeline in batches, as a [`ChangeBatch`]: the plugin
+//! contract's columnar form, so that handing a batch to a plugin is a few
+//! block copies. A [`Change`] is the owned form of one of its rows, for
+//! tests, JSON and the places where one change is looked at on its own.
 
+pub mod batch;
 mod image;
 pub mod json;
 mod value;
 
+pub use batch::{
+    Cell, ChangeBatch, ChangeBatchBuilder, Column, ImageBuilder, ImageColumns, ImageRef, Images,
+    Which,
+};
 pub use image::{Field, Image};
 pub use value::{ColumnType, ParseTypeError, Value};
 

@@ -140,12 +140,12 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut stage = DecodeStage::new(registry, &name, settings)?;
         let output = stage.apply(&records);
+        let decoded = output.changes.to_changes();
         for (index, record) in records.iter().enumerate() {
             let line = match output.rejected.iter().find(|r| r.index == index) {
                 Some(rejected) => json!({"offset": record.offset, "rejected": rejected.reason}),
                 None => {
-                    let changes: Vec<Json> = output
-                        .changes
+                    let changes: Vec<Json> = decoded
                         .iter()
                         .filter(|c| c.position == record.position())
                         .map(change_to_json)
@@ -172,10 +172,11 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             })
             .collect::<anyhow::Result<Vec<Change>>>()?;
         let mut stage = TransformStage::new(registry, &name, settings)?;
-        let output = stage.apply(changes.clone());
+        let output = stage.apply(changes.as_slice());
+        let transformed = output.changes.to_changes();
         let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
         for change in &changes {
-            let (outcome, line) = describe_outcome(change, &output);
+            let (outcome, line) = describe_outcome(change, &output, &transformed);
             *tally.entry(outcome).or_default() += 1;
             writeln!(out, "{line}")?;
         }
@@ -195,6 +196,7 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
 fn describe_outcome(
     input: &Change,
     output: &floe::plugin::TransformOutput,
+    transformed: &[Change],
 ) -> (&'static str, Json) {
     let offset = input.position.offset;
     if let Some(rejected) = output
@@ -207,7 +209,7 @@ fn describe_outcome(
             json!({"offset": offset, "outcome": "reject", "reason": rejected.reason}),
         );
     }
-    match output.changes.iter().find(|c| c.position == input.position) {
+    match transformed.iter().find(|c| c.position == input.position) {
         None => ("dropped", json!({"offset": offset, "outcome": "drop"})),
         Some(out) if out == input => ("kept", json!({"offset": offset, "outcome": "keep"})),
         Some(out)

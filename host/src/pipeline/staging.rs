@@ -233,7 +233,7 @@ fn stage_table(
                     reason: rejected.reason,
                 });
             }
-            staged.changes = output.changes;
+            staged.changes = output.changes.to_changes();
         }
     }
     for change in &mut staged.changes {
@@ -254,7 +254,7 @@ fn stage_table(
                 reason: rejected.reason,
             });
         }
-        staged.changes = output.changes;
+        staged.changes = output.changes.to_changes();
         staged.changes.extend(elsewhere);
     }
     staged

@@ -7,12 +7,13 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "decoder-transformer",
+    additional_derives: [PartialEq],
 });
 
 pub use self::exports::floe::plugin::decode::{Decoded, RecordBatch};
 pub use self::exports::floe::plugin::transform::{Outcome, Transformed};
 pub use self::floe::plugin::types::{
-    ByteStrings, ChangeBatch, Column, ColumnType, DecimalType, Images, Op, Presence, Rejection,
+    ByteStrings, ChangeBatch, Column, ColumnType, DecimalType, Images, Rejection,
 };
 
 /// The package and version of the contract this host speaks.

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::change::Change;
+use crate::change::ChangeBatch;
 use crate::source::RawRecord;
 
 use super::bindings::Decoded;
-use super::columnar;
 use super::error::PluginError;
 use super::instance::CallFailure;
+use super::records;
 use super::registry::PluginRegistry;
 use super::stage::{PluginStage, Role, StageSettings};
 use super::version::PluginId;
@@ -26,7 +26,7 @@ pub struct RejectedRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodeOutput {
     /// The decoded changes, in record order; each carries its record's position.
-    pub changes: Vec<Change>,
+    pub changes: ChangeBatch,
     /// Records bound for the dead-letter queue.
     pub rejected: Vec<RejectedRecord>,
     /// Failed calls: the batch's instance, then each guilty record's, was
@@ -61,7 +61,7 @@ impl DecodeStage {
         self.stage.begin_batch();
         let plugin = self.stage.version().id().clone();
         let mut output = DecodeOutput {
-            changes: Vec::new(),
+            changes: ChangeBatch::new(),
             rejected: Vec::new(),
             failures: 0,
             plugin,
@@ -71,7 +71,7 @@ impl DecodeStage {
         }
         if let Err(failure) = self.run(records, 0, &mut output) {
             tracing::warn!(plugin = %output.plugin, records = records.len(), %failure, "batch failed; retrying record by record");
-            output.changes.clear();
+            output.changes = ChangeBatch::new();
             output.rejected.clear();
             output.failures += 1;
             for (index, record) in records.iter().enumerate() {
@@ -94,11 +94,11 @@ impl DecodeStage {
         first: usize,
         output: &mut DecodeOutput,
     ) -> Result<(), CallFailure> {
-        let batch = columnar::encode_records(records);
+        let batch = records::encode_records(records);
         let decoded = self.stage.call(|instance| instance.decode(&batch))?;
         match interpret(decoded, records, first, &output.plugin) {
             Ok((changes, rejected)) => {
-                output.changes.extend(changes);
+                output.changes.extend(&changes);
                 output.rejected.extend(rejected);
                 Ok(())
             }
@@ -117,7 +117,7 @@ fn interpret(
     records: &[RawRecord],
     first: usize,
     plugin: &PluginId,
-) -> Result<(Vec<Change>, Vec<RejectedRecord>), String> {
+) -> Result<(ChangeBatch, Vec<RejectedRecord>), String> {
     if decoded.source_row.len() != decoded.changes.ops.len() {
         return Err(format!(
             "{} source rows for {} changes",
@@ -136,18 +136,16 @@ fn interpret(
     {
         return Err(format!("row {row} of a batch of {} records", records.len()));
     }
-    let rejected_rows: std::collections::HashSet<u32> =
-        decoded.rejected.iter().map(|r| r.row).collect();
     let source_row = decoded.source_row;
-    let changes = columnar::decode_changes(decoded.changes, |k| {
+    let mut changes = ChangeBatch::from_wire(decoded.changes, |k| {
         records[source_row[k] as usize].position()
     })?;
-    let changes = changes
-        .into_iter()
-        .zip(&source_row)
-        .filter(|(_, row)| !rejected_rows.contains(row))
-        .map(|(c, _)| c)
-        .collect();
+    if !decoded.rejected.is_empty() {
+        // A rejected record's changes, if the plugin wrote any, are not kept.
+        let rejected_rows: std::collections::HashSet<u32> =
+            decoded.rejected.iter().map(|r| r.row).collect();
+        changes.retain(|_, k| !rejected_rows.contains(&source_row[k]));
+    }
     let rejected = decoded
         .rejected
         .into_iter()

@@ -5,7 +5,7 @@ use std::thread;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, OptLevel};
+use wasmtime::{Config, Engine, OptLevel, ProfilingStrategy};
 
 use super::bindings;
 use super::cache::ArtifactCache;
@@ -40,6 +40,11 @@ impl PluginEngine {
             .epoch_interruption(true)
             .cranelift_opt_level(OptLevel::Speed)
             .parallel_compilation(true);
+        if std::env::var_os("FLOE_WASM_PERFMAP").is_some() {
+            // For profiling plugins: `perf` names guest functions from
+            // /tmp/perf-<pid>.map instead of showing bare JIT addresses.
+            config.profiler(ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)

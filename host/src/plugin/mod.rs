@@ -30,16 +30,15 @@
 
 pub mod bindings;
 mod cache;
-pub mod columnar;
 pub mod contract;
 mod counters;
 mod decoder;
 mod engine;
 mod error;
 mod instance;
+mod records;
 mod registry;
 mod reload;
-mod replacement;
 mod sandbox;
 mod stage;
 mod transformer;

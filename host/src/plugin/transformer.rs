@@ -2,16 +2,23 @@
 
 use std::sync::Arc;
 
-use crate::change::Change;
+use crate::change::{Change, ChangeBatch, ChangeBatchBuilder};
 
-use super::bindings::{Outcome, Transformed};
-use super::columnar;
+use super::bindings::Transformed;
 use super::error::PluginError;
 use super::instance::CallFailure;
 use super::registry::PluginRegistry;
-use super::replacement::decode_replacements;
 use super::stage::{PluginStage, Role, StageSettings};
 use super::version::PluginId;
+
+/// The codes of a `transformed` record's `outcomes` (the contract's `outcome`).
+mod outcome {
+    pub const KEEP: u8 = 0;
+    pub const DROP: u8 = 1;
+    pub const REPLACE: u8 = 2;
+    pub const ROUTE: u8 = 3;
+    pub const REJECT: u8 = 4;
+}
 
 /// A change a plugin refused, trapped on, or ran out of time or memory on.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +33,7 @@ pub struct RejectedChange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransformOutput {
     /// Kept, replaced and routed changes, in input order.
-    pub changes: Vec<Change>,
+    pub changes: ChangeBatch,
     /// Changes bound for the dead-letter queue.
     pub rejected: Vec<RejectedChange>,
     /// How many changes the plugin dropped (filtered out).
@@ -62,149 +69,198 @@ impl TransformStage {
 
     /// Transforms a batch. Never fails: what the plugin cannot handle comes
     /// back in [`TransformOutput::rejected`].
-    pub fn apply(&mut self, changes: Vec<Change>) -> TransformOutput {
+    pub fn apply(&mut self, changes: impl Into<ChangeBatch>) -> TransformOutput {
+        let batch: ChangeBatch = changes.into();
         self.stage.begin_batch();
         let plugin = self.stage.version().id().clone();
         let mut output = TransformOutput {
-            changes: Vec::with_capacity(changes.len()),
+            changes: ChangeBatch::new(),
             rejected: Vec::new(),
             dropped: 0,
             failures: 0,
             plugin,
         };
-        if changes.is_empty() {
+        if batch.is_empty() {
+            output.changes = batch;
             return output;
         }
-        let Err((failure, changes)) = self.run(changes, &mut output) else {
-            return output;
+        let failure = match self.run(&batch, &output.plugin) {
+            Ok(Applied::All) => {
+                output.changes = batch;
+                return output;
+            }
+            Ok(Applied::Some(applied)) => {
+                output.changes = applied.changes;
+                output.rejected = applied.rejected;
+                output.dropped = applied.dropped;
+                return output;
+            }
+            Err(failure) => failure,
         };
-        tracing::warn!(plugin = %output.plugin, changes = changes.len(), %failure, "batch failed; retrying change by change");
+        tracing::warn!(plugin = %output.plugin, changes = batch.len(), %failure, "batch failed; retrying change by change");
         output.failures += 1;
-        for change in changes {
-            if let Err((failure, mut unprocessed)) = self.run(vec![change], &mut output) {
-                output.failures += 1;
-                let reason = format!("plugin {} {failure}", output.plugin);
-                let change = unprocessed.pop().expect("the one change comes back");
-                output.rejected.push(RejectedChange { change, reason });
+        let mut changes = ChangeBatchBuilder::with_capacity(batch.len());
+        for row in 0..batch.len() {
+            let one = batch.select([row]);
+            match self.run(&one, &output.plugin) {
+                Ok(Applied::All) => changes.push_row(&batch, row),
+                Ok(Applied::Some(applied)) => {
+                    for k in 0..applied.changes.len() {
+                        changes.push_row(&applied.changes, k);
+                    }
+                    output.rejected.extend(applied.rejected);
+                    output.dropped += applied.dropped;
+                }
+                Err(failure) => {
+                    output.failures += 1;
+                    output.rejected.push(RejectedChange {
+                        change: batch.to_change(row),
+                        reason: format!("plugin {} {failure}", output.plugin),
+                    });
+                }
             }
         }
+        output.changes = changes.finish();
         output
     }
 
-    /// One call over `changes`, its result appended to `output`. On failure
-    /// the changes come back untouched, for the retry.
-    fn run(
-        &mut self,
-        changes: Vec<Change>,
-        output: &mut TransformOutput,
-    ) -> Result<(), (CallFailure, Vec<Change>)> {
-        let batch = columnar::encode_changes(&changes);
-        let result = match self.stage.call(|instance| instance.transform(&batch)) {
-            Ok(result) => result,
-            Err(failure) => return Err((failure, changes)),
-        };
-        match interpret(result, changes, &output.plugin) {
-            Ok(applied) => {
-                output.changes.extend(applied.changes);
-                output.rejected.extend(applied.rejected);
-                output.dropped += applied.dropped;
-                Ok(())
-            }
-            Err((message, changes)) => {
-                self.stage.discard();
-                Err((
-                    CallFailure(format!("returned a malformed result: {message}")),
-                    changes,
-                ))
-            }
-        }
+    /// One call over `batch`.
+    fn run(&mut self, batch: &ChangeBatch, plugin: &PluginId) -> Result<Applied, CallFailure> {
+        let result = self
+            .stage
+            .call(|instance| instance.transform(batch.wire()))?;
+        interpret(result, batch, plugin).map_err(|message| {
+            self.stage.discard();
+            CallFailure(format!("returned a malformed result: {message}"))
+        })
     }
 }
 
-struct Applied {
-    changes: Vec<Change>,
+/// What a call made of its batch.
+enum Applied {
+    /// Every change kept as it is.
+    All,
+    /// Anything else.
+    Some(Output),
+}
+
+struct Output {
+    changes: ChangeBatch,
     rejected: Vec<RejectedChange>,
     dropped: usize,
 }
 
-/// Applies a guest's `transformed` to the input changes, checking all of it
-/// before consuming them: a malformed result gives the changes back.
+/// Applies a guest's `transformed` to its input batch, all of it checked
+/// first: a malformed result is an error and nothing is applied.
 fn interpret(
     result: Transformed,
-    mut changes: Vec<Change>,
+    batch: &ChangeBatch,
     plugin: &PluginId,
-) -> Result<Applied, (String, Vec<Change>)> {
-    let replace_rows = match check(&result, &changes) {
-        Ok(rows) => rows,
-        Err(message) => return Err((message, changes)),
-    };
-    let replaced = match decode_replacements(result.replaced, &mut changes, &replace_rows) {
-        Ok(replaced) => replaced,
-        Err(message) => return Err((message, changes)),
-    };
-    let mut replaced = replaced.into_iter();
-    let mut routes = result.routes.into_iter();
+) -> Result<Applied, String> {
+    let outcomes = &result.outcomes;
+    if outcomes.len() != batch.len() {
+        return Err(format!(
+            "{} outcomes for {} changes",
+            outcomes.len(),
+            batch.len()
+        ));
+    }
+    let mut counts = [0usize; 5];
+    for &code in outcomes {
+        match counts.get_mut(code as usize) {
+            Some(count) => *count += 1,
+            None => return Err(format!("outcome code {code}")),
+        }
+    }
+    if counts[outcome::KEEP as usize] == batch.len() && result.replaced.ops.is_empty() {
+        return Ok(Applied::All);
+    }
+    for (what, outcome, given) in [
+        ("routes", outcome::ROUTE, result.routes.len()),
+        ("rejections", outcome::REJECT, result.rejected.len()),
+        ("replacements", outcome::REPLACE, result.replaced.ops.len()),
+    ] {
+        if given != counts[outcome as usize] {
+            return Err(format!(
+                "{given} {what} for {} {what} outcomes",
+                counts[outcome as usize]
+            ));
+        }
+    }
+    if let Some(empty) = result.routes.iter().find(|t| t.trim().is_empty()) {
+        return Err(format!("route to an empty table name {empty:?}"));
+    }
+    let replace_rows: Vec<usize> = (0..batch.len())
+        .filter(|&row| outcomes[row] == outcome::REPLACE)
+        .collect();
+    let replaced = ChangeBatch::from_wire(result.replaced, |k| batch.position(replace_rows[k]))?;
+    // A replacement that names no table or key keeps the original's.
+    let inherits = (0..replaced.len())
+        .any(|k| replaced.table(k).is_empty() || replaced.key_columns(k).is_empty());
+    if replace_rows.len() == batch.len() && !inherits {
+        return Ok(Applied::Some(Output {
+            changes: replaced,
+            rejected: Vec::new(),
+            dropped: 0,
+        }));
+    }
+    let mut changes = ChangeBatchBuilder::with_capacity(batch.len());
+    let mut rejected = Vec::new();
+    let mut dropped = 0;
+    let mut replacements = 0..replaced.len();
+    let mut routes = result.routes.iter();
     let mut reasons = result.rejected.into_iter();
-    let mut applied = Applied {
-        changes: Vec::with_capacity(changes.len()),
-        rejected: Vec::new(),
-        dropped: 0,
-    };
-    for (change, outcome) in changes.into_iter().zip(result.outcomes) {
-        match outcome {
-            Outcome::Keep => applied.changes.push(change),
-            Outcome::Drop => applied.dropped += 1,
-            Outcome::Replace => applied
-                .changes
-                .push(replaced.next().expect("counted by check")),
-            Outcome::Route => {
-                let mut routed = change;
-                routed.table = routes.next().expect("counted by check");
-                applied.changes.push(routed);
+    for (row, &code) in outcomes.iter().enumerate() {
+        match code {
+            outcome::KEEP => changes.push_row(batch, row),
+            outcome::DROP => dropped += 1,
+            outcome::REPLACE => {
+                let k = replacements.next().expect("counted above");
+                let pick = |own: &str, theirs: &str| {
+                    if own.is_empty() {
+                        theirs.to_string()
+                    } else {
+                        own.to_string()
+                    }
+                };
+                let table = pick(replaced.table(k), batch.table(row));
+                let key = if replaced.key_columns(k).is_empty() {
+                    batch.key_columns(row)
+                } else {
+                    replaced.key_columns(k)
+                };
+                changes.begin(
+                    replaced.op(k),
+                    &table,
+                    key,
+                    &batch.position(row),
+                    replaced.event_time(k),
+                );
+                changes.copy_images(&replaced, k);
             }
-            Outcome::Reject => {
-                let reason = reasons.next().expect("counted by check").reason;
-                applied.rejected.push(RejectedChange {
-                    change,
+            outcome::ROUTE => {
+                let table = routes.next().expect("counted above");
+                changes.begin(
+                    batch.op(row),
+                    table,
+                    batch.key_columns(row),
+                    &batch.position(row),
+                    batch.event_time(row),
+                );
+                changes.copy_images(batch, row);
+            }
+            _ => {
+                let reason = reasons.next().expect("counted above").reason;
+                rejected.push(RejectedChange {
+                    change: batch.to_change(row),
                     reason: format!("rejected by plugin {plugin}: {reason}"),
                 });
             }
         }
     }
-    Ok(applied)
-}
-
-/// Checks that a result's parts agree with its outcomes; returns the rows
-/// replaced (the replacements themselves are checked as they are decoded).
-fn check(result: &Transformed, changes: &[Change]) -> Result<Vec<usize>, String> {
-    let outcomes = result.outcomes.len();
-    if outcomes != changes.len() {
-        return Err(format!("{outcomes} outcomes for {} changes", changes.len()));
-    }
-    let count = |wanted: Outcome| result.outcomes.iter().filter(|&&o| o == wanted).count();
-    if result.routes.len() != count(Outcome::Route) {
-        return Err(format!(
-            "{} routes for {} route outcomes",
-            result.routes.len(),
-            count(Outcome::Route)
-        ));
-    }
-    if result.rejected.len() != count(Outcome::Reject) {
-        return Err(format!(
-            "{} rejections for {} reject outcomes",
-            result.rejected.len(),
-            count(Outcome::Reject)
-        ));
-    }
-    if let Some(empty) = result.routes.iter().find(|t| t.trim().is_empty()) {
-        return Err(format!("route to an empty table name {empty:?}"));
-    }
-    let replace_rows: Vec<usize> = result
-        .outcomes
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| **o == Outcome::Replace)
-        .map(|(i, _)| i)
-        .collect();
-    Ok(replace_rows)
+    Ok(Applied::Some(Output {
+        changes: changes.finish(),
+        rejected,
+        dropped,
+    }))
 }

@@ -29,13 +29,14 @@ impl transform::Guest for Forbidden {
             columns: Vec::new(),
         };
         transform::Transformed {
-            outcomes: vec![transform::Outcome::Reject; n],
+            outcomes: vec![transform::Outcome::Reject as u8; n],
             replaced: ChangeBatch {
                 ops: Vec::new(),
                 tables: Vec::new(),
                 table_keys: Vec::new(),
                 table_index: Vec::new(),
                 event_time: Vec::new(),
+                event_time_known: Vec::new(),
                 before: images(),
                 after: images(),
             },

@@ -30,6 +30,7 @@ fn empty_batch() -> ChangeBatch {
         table_keys: Vec::new(),
         table_index: Vec::new(),
         event_time: Vec::new(),
+        event_time_known: Vec::new(),
         before: images(),
         after: images(),
     }
@@ -38,7 +39,7 @@ fn empty_batch() -> ChangeBatch {
 impl transform::Guest for FutureVersion {
     fn transform(changes: ChangeBatch) -> transform::Transformed {
         transform::Transformed {
-            outcomes: vec![transform::Outcome::Keep; changes.ops.len()],
+            outcomes: vec![transform::Outcome::Keep as u8; changes.ops.len()],
             replaced: empty_batch(),
             routes: Vec::new(),
             rejected: Vec::new(),
