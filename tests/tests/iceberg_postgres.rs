@@ -161,7 +161,7 @@ async fn catalog_and_commits_on_postgres() {
     let mut writer = TableWriter::open(catalog.clone(), ident.clone(), options.clone())
         .await
         .unwrap();
-    let changes = (0..10)
+    let changes: Vec<_> = (0..10)
         .map(|id| {
             change(
                 Op::Insert,

@@ -404,6 +404,16 @@ impl ChangeBatch {
         (topic, *partition)
     }
 
+    /// The distinct (topic, partition) pairs the changes came from.
+    pub fn sources(&self) -> &[(Arc<str>, i32)] {
+        &self.sources
+    }
+
+    /// Which of [`ChangeBatch::sources`] change `row` came from.
+    pub fn source_index(&self, row: usize) -> usize {
+        self.source_index[row] as usize
+    }
+
     /// The position of the record change `row` came from.
     pub fn position(&self, row: usize) -> Position {
         let (topic, partition) = self.source(row);
@@ -515,6 +525,23 @@ impl ChangeBatch {
         if kept.len() != self.len() {
             *self = self.select(kept);
         }
+    }
+
+    /// Splits the batch in two: the changes for which `first` is true, and
+    /// the others, each in their order.
+    pub fn split(
+        self,
+        mut first: impl FnMut(&ChangeBatch, usize) -> bool,
+    ) -> (ChangeBatch, ChangeBatch) {
+        let (yes, no): (Vec<usize>, Vec<usize>) =
+            (0..self.len()).partition(|&row| first(&self, row));
+        if no.is_empty() {
+            return (self, ChangeBatch::new());
+        }
+        if yes.is_empty() {
+            return (ChangeBatch::new(), self);
+        }
+        (self.select(yes), self.select(no))
     }
 
     /// Appends `other`'s changes.
@@ -1047,9 +1074,14 @@ impl ChangeBatchBuilder {
 
     /// Appends a change.
     pub fn push_change(&mut self, change: &Change) {
+        self.push_change_for(&change.table, change);
+    }
+
+    /// Appends a change, bound for `table` whatever it names.
+    pub fn push_change_for(&mut self, table: &str, change: &Change) {
         self.begin(
             change.op,
-            &change.table,
+            table,
             &change.key,
             &change.position,
             change.event_time,

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::change::Change;
+use crate::change::{ChangeBatch, ChangeBatchBuilder};
 use crate::commit::Offsets;
 use crate::commit::catalog::{self, SqlCatalog};
 use crate::config::PipelineConfig;
@@ -244,7 +244,7 @@ impl Pipeline {
         let participants = self.topics.for_topic(&topic);
         let by_offset: HashMap<i64, &RawRecord> = records.iter().map(|r| (r.offset, r)).collect();
         let mut staged_tables = staged.tables;
-        let mut routed: Vec<(usize, Change)> = Vec::new();
+        let mut routed: Vec<(usize, ChangeBatch)> = Vec::new();
         for &(index, _) in participants.iter() {
             let run = &mut self.tables[index];
             run.consumed.advance(&topic, partition, last + 1);
@@ -275,48 +275,48 @@ impl Pipeline {
                     self.bury(index, dead);
                 }
             }
-            let run = &mut self.tables[index];
-            let mut own = Vec::with_capacity(table.changes.len());
-            for change in table.changes {
-                if change.position.offset < already {
-                    continue;
-                }
-                if change.table == run.name {
-                    own.push(change);
-                } else {
-                    routed.push((index, change));
-                }
+            let mut changes = table.changes;
+            if (0..changes.len()).any(|row| changes.offset(row) < already) {
+                changes.retain(|b, row| b.offset(row) >= already);
+            }
+            let name = &self.tables[index].name;
+            let (own, elsewhere) = changes.split(|b, row| b.table(row) == name);
+            if !elsewhere.is_empty() {
+                routed.push((index, elsewhere));
             }
             self.write(index, own, &by_offset);
         }
         // Routed changes, per target table in arrival order; each target
         // also records the versions of the plugins that routed to it.
-        let mut by_target: BTreeMap<usize, Vec<Change>> = BTreeMap::new();
+        let mut by_target: BTreeMap<usize, ChangeBatchBuilder> = BTreeMap::new();
         let mut sources: BTreeSet<(usize, usize)> = BTreeSet::new();
-        for (from, change) in routed {
-            let target = participants
-                .iter()
-                .find(|(t, _)| self.tables[*t].name == change.table)
-                .map(|(t, _)| *t);
-            let Some(record) = by_offset.get(&change.position.offset) else {
-                continue;
-            };
-            match target {
-                Some(target) => {
-                    let already = self.tables[target].next_offset(&topic, partition);
-                    if change.position.offset >= already {
-                        sources.insert((from, target));
-                        by_target.entry(target).or_default().push(change);
+        for (from, changes) in routed {
+            for row in 0..changes.len() {
+                let table = changes.table(row);
+                let offset = changes.offset(row);
+                let target = participants
+                    .iter()
+                    .find(|(t, _)| self.tables[*t].name == table)
+                    .map(|(t, _)| *t);
+                let Some(record) = by_offset.get(&offset) else {
+                    continue;
+                };
+                match target {
+                    Some(target) => {
+                        let already = self.tables[target].next_offset(&topic, partition);
+                        if offset >= already {
+                            sources.insert((from, target));
+                            by_target.entry(target).or_default().push_row(&changes, row);
+                        }
                     }
-                }
-                None => {
-                    let reason = format!(
-                        "routed to table `{}`, which does not take changes from topic `{topic}`: \
-                         configure it as a `[[tables]]` entry fed by this topic or by routes only",
-                        change.table
-                    );
-                    let name = self.tables[from].name.clone();
-                    self.bury(from, letter(record, &name, DlqStage::Transform, reason));
+                    None => {
+                        let reason = format!(
+                            "routed to table `{table}`, which does not take changes from topic `{topic}`: \
+                             configure it as a `[[tables]]` entry fed by this topic or by routes only"
+                        );
+                        let name = self.tables[from].name.clone();
+                        self.bury(from, letter(record, &name, DlqStage::Transform, reason));
+                    }
                 }
             }
         }
@@ -325,13 +325,13 @@ impl Pipeline {
             self.tables[target].plugins.extend(plugins);
         }
         for (target, changes) in by_target {
-            self.write(target, changes, &by_offset);
+            self.write(target, changes.finish(), &by_offset);
         }
         self.metrics.buffered(self.buffered.0, self.buffered.1);
     }
 
     /// Applies changes to table `index`'s writer; what it refuses goes to the DLQ.
-    fn write(&mut self, index: usize, changes: Vec<Change>, by_offset: &HashMap<i64, &RawRecord>) {
+    fn write(&mut self, index: usize, changes: ChangeBatch, by_offset: &HashMap<i64, &RawRecord>) {
         if changes.is_empty() {
             return;
         }

@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::change::Change;
+use crate::change::{ChangeBatch, ChangeBatchBuilder};
 use crate::decode::Decoded;
 use crate::dlq::DlqStage;
 use crate::metrics::Metrics;
@@ -60,7 +60,7 @@ pub(super) struct StagedTable {
     /// The table's index in the pipeline.
     pub index: usize,
     /// Its changes and those its transforms routed to other tables.
-    pub changes: Vec<Change>,
+    pub changes: ChangeBatch,
     /// Records refused by its decoder or transforms.
     pub rejected: Vec<Rejection>,
     /// The plugin versions that ran.
@@ -203,16 +203,21 @@ fn stage_table(
 ) -> StagedTable {
     let mut staged = StagedTable {
         index,
-        changes: Vec::with_capacity(records.len()),
+        changes: ChangeBatch::new(),
         rejected: Vec::new(),
         plugins: Vec::new(),
         skipped: 0,
     };
     match &mut table.decoder {
         TableDecoder::Debezium(decoder) => {
+            let mut changes = ChangeBatchBuilder::with_capacity(records.len());
             for record in records {
                 match decoder.decode(record) {
-                    Ok(Decoded::Changes(decoded)) => staged.changes.extend(decoded),
+                    Ok(Decoded::Changes(decoded)) => {
+                        for change in &decoded {
+                            changes.push_change_for(&table.name, change);
+                        }
+                    }
                     Ok(Decoded::Skipped(_)) => staged.skipped += 1,
                     Err(error) => staged.rejected.push(Rejection {
                         offset: record.offset,
@@ -221,6 +226,7 @@ fn stage_table(
                     }),
                 }
             }
+            staged.changes = changes.finish();
         }
         TableDecoder::Plugin(stage) => {
             let started = Instant::now();
@@ -233,17 +239,14 @@ fn stage_table(
                     reason: rejected.reason,
                 });
             }
-            staged.changes = output.changes.to_changes();
+            staged.changes = output.changes;
+            staged.changes.retarget(&table.name);
         }
-    }
-    for change in &mut staged.changes {
-        change.table.clone_from(&table.name);
     }
     for stage in &mut table.transforms {
         // Changes already routed elsewhere pass the rest of the chain by.
-        let (mine, elsewhere): (Vec<Change>, Vec<Change>) = std::mem::take(&mut staged.changes)
-            .into_iter()
-            .partition(|c| c.table == table.name);
+        let (mine, elsewhere) =
+            std::mem::take(&mut staged.changes).split(|b, row| b.table(row) == table.name);
         let started = Instant::now();
         let output = stage.apply(mine);
         staged.called(metrics, output.plugin, started, output.failures);
@@ -254,8 +257,8 @@ fn stage_table(
                 reason: rejected.reason,
             });
         }
-        staged.changes = output.changes.to_changes();
-        staged.changes.extend(elsewhere);
+        staged.changes = output.changes;
+        staged.changes.extend(&elsewhere);
     }
     staged
 }

@@ -85,11 +85,11 @@ impl TransformStage {
             return output;
         }
         let failure = match self.run(&batch, &output.plugin) {
-            Ok(Applied::All) => {
+            Ok(None) => {
                 output.changes = batch;
                 return output;
             }
-            Ok(Applied::Some(applied)) => {
+            Ok(Some(applied)) => {
                 output.changes = applied.changes;
                 output.rejected = applied.rejected;
                 output.dropped = applied.dropped;
@@ -103,8 +103,8 @@ impl TransformStage {
         for row in 0..batch.len() {
             let one = batch.select([row]);
             match self.run(&one, &output.plugin) {
-                Ok(Applied::All) => changes.push_row(&batch, row),
-                Ok(Applied::Some(applied)) => {
+                Ok(None) => changes.push_row(&batch, row),
+                Ok(Some(applied)) => {
                     for k in 0..applied.changes.len() {
                         changes.push_row(&applied.changes, k);
                     }
@@ -124,8 +124,12 @@ impl TransformStage {
         output
     }
 
-    /// One call over `batch`.
-    fn run(&mut self, batch: &ChangeBatch, plugin: &PluginId) -> Result<Applied, CallFailure> {
+    /// One call over `batch`; `None` when every change was kept as it is.
+    fn run(
+        &mut self,
+        batch: &ChangeBatch,
+        plugin: &PluginId,
+    ) -> Result<Option<Output>, CallFailure> {
         let result = self
             .stage
             .call(|instance| instance.transform(batch.wire()))?;
@@ -136,14 +140,7 @@ impl TransformStage {
     }
 }
 
-/// What a call made of its batch.
-enum Applied {
-    /// Every change kept as it is.
-    All,
-    /// Anything else.
-    Some(Output),
-}
-
+/// What a call made of its batch, when it did not keep every change as it is.
 struct Output {
     changes: ChangeBatch,
     rejected: Vec<RejectedChange>,
@@ -151,12 +148,13 @@ struct Output {
 }
 
 /// Applies a guest's `transformed` to its input batch, all of it checked
-/// first: a malformed result is an error and nothing is applied.
+/// first: a malformed result is an error and nothing is applied. `None`
+/// when every change was kept as it is.
 fn interpret(
     result: Transformed,
     batch: &ChangeBatch,
     plugin: &PluginId,
-) -> Result<Applied, String> {
+) -> Result<Option<Output>, String> {
     let outcomes = &result.outcomes;
     if outcomes.len() != batch.len() {
         return Err(format!(
@@ -173,7 +171,7 @@ fn interpret(
         }
     }
     if counts[outcome::KEEP as usize] == batch.len() && result.replaced.ops.is_empty() {
-        return Ok(Applied::All);
+        return Ok(None);
     }
     for (what, outcome, given) in [
         ("routes", outcome::ROUTE, result.routes.len()),
@@ -198,7 +196,7 @@ fn interpret(
     let inherits = (0..replaced.len())
         .any(|k| replaced.table(k).is_empty() || replaced.key_columns(k).is_empty());
     if replace_rows.len() == batch.len() && !inherits {
-        return Ok(Applied::Some(Output {
+        return Ok(Some(Output {
             changes: replaced,
             rejected: Vec::new(),
             dropped: 0,
@@ -258,7 +256,7 @@ fn interpret(
             }
         }
     }
-    Ok(Applied::Some(Output {
+    Ok(Some(Output {
         changes: changes.finish(),
         rejected,
         dropped,

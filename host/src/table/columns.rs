@@ -18,115 +18,145 @@ use arrow_schema::{ArrowError, DataType, SchemaRef as ArrowSchemaRef, TimeUnit};
 use iceberg::spec::{PrimitiveType, Schema, Type};
 
 use super::key::{encode_bytes, encode_null};
-use crate::change::{Image, Value};
+use crate::change::{ColumnType, Images};
 
-fn int(v: &Value) -> Option<i32> {
-    match v {
-        Value::Int(x) | Value::Date(x) => Some(*x),
-        _ => None,
-    }
+/// A row of a table writer's window: row `row` of the after images of the
+/// window's batch number `batch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WindowRow {
+    /// The batch, in the order the window took them.
+    pub batch: u32,
+    /// The row within it.
+    pub row: u32,
 }
 
-fn long(v: &Value) -> Option<i64> {
-    match v {
-        Value::Int(x) => Some(i64::from(*x)),
-        Value::Long(x) | Value::Time(x) | Value::Timestamp(x) | Value::Timestamptz(x) => Some(*x),
-        _ => None,
-    }
+/// A cell as a table column reads it: its type and bytes (NULL and absent
+/// cells are `None`).
+type Cell<'a> = Option<(ColumnType, &'a [u8])>;
+
+fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    // Cells of a batch have their type's width.
+    bytes.try_into().unwrap_or([0; N])
 }
 
-fn double(v: &Value) -> Option<f64> {
-    match v {
-        Value::Float(x) => Some(f64::from(*x)),
-        Value::Double(x) => Some(*x),
-        _ => None,
-    }
+fn int((ty, b): (ColumnType, &[u8])) -> Option<i32> {
+    matches!(ty, ColumnType::Int | ColumnType::Date).then(|| i32::from_le_bytes(array(b)))
 }
 
-/// The values of column `name` in `rows`. Rows of one window almost always
-/// list their columns in the same order, so each row is first asked at the
-/// position the column had in the row before.
-fn values_of<'a>(rows: &'a [&'a Image], name: &'a str) -> impl Iterator<Item = Option<&'a Value>> {
-    let mut at = 0;
-    rows.iter().map(move |row| {
-        let fields = row.fields();
-        if let Some(field) = fields.get(at)
-            && *field.name == *name
-        {
-            return field.value.as_ref();
+fn long((ty, b): (ColumnType, &[u8])) -> Option<i64> {
+    match ty {
+        ColumnType::Int => Some(i64::from(i32::from_le_bytes(array(b)))),
+        ColumnType::Long | ColumnType::Time | ColumnType::Timestamp | ColumnType::Timestamptz => {
+            Some(i64::from_le_bytes(array(b)))
         }
-        let found = fields.iter().position(|f| *f.name == *name)?;
-        at = found;
-        fields[found].value.as_ref()
+        _ => None,
+    }
+}
+
+fn double((ty, b): (ColumnType, &[u8])) -> Option<f64> {
+    match ty {
+        ColumnType::Float => Some(f64::from(f32::from_le_bytes(array(b)))),
+        ColumnType::Double => Some(f64::from_le_bytes(array(b))),
+        _ => None,
+    }
+}
+
+fn only(wanted: fn(ColumnType) -> bool) -> impl Fn((ColumnType, &[u8])) -> Option<&[u8]> {
+    move |(ty, b)| wanted(ty).then_some(b)
+}
+
+/// The cells of column `name` in `rows`. For each batch, the columns of that
+/// name are found once; a row takes the first of them it has a cell in.
+fn cells_of<'a>(
+    images: &'a [Images],
+    rows: &'a [WindowRow],
+    name: &str,
+) -> impl Iterator<Item = Cell<'a>> + Clone + 'a {
+    let columns: Vec<Vec<usize>> = images
+        .iter()
+        .map(|batch| {
+            let view = batch.view();
+            (0..view.width())
+                .filter(|&c| view.column(c).name() == name)
+                .collect()
+        })
+        .collect();
+    let columns = std::rc::Rc::new(columns);
+    rows.iter().map(move |at| {
+        let view = images[at.batch as usize].view();
+        let row = at.row as usize;
+        columns[at.batch as usize].iter().find_map(|&c| {
+            let column = view.column(c);
+            column
+                .cell(row)
+                .map(|bytes| bytes.map(|b| (column.ty(), b)))
+        })?
     })
 }
 
 /// One Arrow column of `rows`' values of `name`, of Iceberg type `ty`. A value
 /// of another type (schema already checked: a narrower one) is widened; one
 /// that cannot be is written as NULL.
-fn column(ty: &PrimitiveType, name: &str, rows: &[&Image]) -> Result<ArrayRef, ArrowError> {
+fn column(
+    ty: &PrimitiveType,
+    name: &str,
+    images: &[Images],
+    rows: &[WindowRow],
+) -> Result<ArrayRef, ArrowError> {
     let n = rows.len();
-    let values = values_of(rows, name);
+    let cells = cells_of(images, rows, name);
     Ok(match ty {
         PrimitiveType::Boolean => {
             let mut b = BooleanBuilder::with_capacity(n);
-            values.for_each(|v| {
-                b.append_option(v.and_then(|v| match v {
-                    Value::Boolean(x) => Some(*x),
-                    _ => None,
-                }))
-            });
+            let boolean = only(|t| t == ColumnType::Boolean);
+            cells.for_each(|c| b.append_option(c.and_then(&boolean).map(|v| v[0] != 0)));
             Arc::new(b.finish())
         }
         PrimitiveType::Int => {
             let mut b = Int32Builder::with_capacity(n);
-            values.for_each(|v| b.append_option(v.and_then(int)));
+            cells.for_each(|c| b.append_option(c.and_then(int)));
             Arc::new(b.finish())
         }
         PrimitiveType::Long => {
             let mut b = Int64Builder::with_capacity(n);
-            values.for_each(|v| b.append_option(v.and_then(long)));
+            cells.for_each(|c| b.append_option(c.and_then(long)));
             Arc::new(b.finish())
         }
         PrimitiveType::Float => {
             let mut b = Float32Builder::with_capacity(n);
-            values.for_each(|v| {
-                b.append_option(v.and_then(|v| match v {
-                    Value::Float(x) => Some(*x),
-                    _ => None,
-                }))
+            let float = only(|t| t == ColumnType::Float);
+            cells.for_each(|c| {
+                b.append_option(c.and_then(&float).map(|v| f32::from_le_bytes(array(v))))
             });
             Arc::new(b.finish())
         }
         PrimitiveType::Double => {
             let mut b = Float64Builder::with_capacity(n);
-            values.for_each(|v| b.append_option(v.and_then(double)));
+            cells.for_each(|c| b.append_option(c.and_then(double)));
             Arc::new(b.finish())
         }
         PrimitiveType::Decimal { precision, scale } => {
             let mut b = Decimal128Builder::with_capacity(n)
                 .with_precision_and_scale(*precision as u8, *scale as i8)?;
-            values.for_each(|v| {
-                b.append_option(v.and_then(|v| match v {
-                    Value::Decimal(x) => Some(*x),
-                    _ => None,
-                }))
+            let decimal = only(|t| matches!(t, ColumnType::Decimal { .. }));
+            cells.for_each(|c| {
+                b.append_option(c.and_then(&decimal).map(|v| i128::from_le_bytes(array(v))))
             });
             Arc::new(b.finish())
         }
         PrimitiveType::Date => {
             let mut b = Date32Builder::with_capacity(n);
-            values.for_each(|v| b.append_option(v.and_then(int)));
+            cells.for_each(|c| b.append_option(c.and_then(int)));
             Arc::new(b.finish())
         }
         PrimitiveType::Time => {
             let mut b = Time64MicrosecondBuilder::with_capacity(n);
-            values.for_each(|v| b.append_option(v.and_then(long)));
+            cells.for_each(|c| b.append_option(c.and_then(long)));
             Arc::new(b.finish())
         }
         PrimitiveType::Timestamp | PrimitiveType::Timestamptz => {
             let mut b = TimestampMicrosecondBuilder::with_capacity(n);
-            values.for_each(|v| b.append_option(v.and_then(long)));
+            cells.for_each(|c| b.append_option(c.and_then(long)));
             let array = b.finish();
             if matches!(ty, PrimitiveType::Timestamptz) {
                 Arc::new(array.with_timezone("+00:00"))
@@ -135,45 +165,40 @@ fn column(ty: &PrimitiveType, name: &str, rows: &[&Image]) -> Result<ArrayRef, A
             }
         }
         PrimitiveType::String => {
-            let bytes = values_of(rows, name)
-                .map(|v| match v {
-                    Some(Value::String(s)) => s.len(),
-                    _ => 0,
-                })
+            let string = only(|t| t == ColumnType::String);
+            let bytes = cells
+                .clone()
+                .map(|c| c.and_then(&string).map_or(0, <[u8]>::len))
                 .sum();
             let mut b = StringBuilder::with_capacity(n, bytes);
-            values.for_each(|v| {
-                b.append_option(v.and_then(|v| match v {
-                    Value::String(s) => Some(s.as_str()),
-                    _ => None,
-                }))
+            // Batches hold valid UTF-8 only (checked when they are made).
+            cells.for_each(|c| {
+                b.append_option(
+                    c.and_then(&string)
+                        .and_then(|v| std::str::from_utf8(v).ok()),
+                )
             });
             Arc::new(b.finish())
         }
         PrimitiveType::Uuid => {
             let mut b = FixedSizeBinaryBuilder::with_capacity(n, 16);
-            for v in values {
-                match v {
-                    Some(Value::Uuid(u)) => b.append_value(u)?,
-                    _ => b.append_null(),
+            let uuid = only(|t| t == ColumnType::Uuid);
+            for c in cells {
+                match c.and_then(&uuid) {
+                    Some(u) => b.append_value(u)?,
+                    None => b.append_null(),
                 }
             }
             Arc::new(b.finish())
         }
         PrimitiveType::Binary => {
-            let bytes = values_of(rows, name)
-                .map(|v| match v {
-                    Some(Value::Binary(b)) => b.len(),
-                    _ => 0,
-                })
+            let binary = only(|t| t == ColumnType::Binary);
+            let bytes = cells
+                .clone()
+                .map(|c| c.and_then(&binary).map_or(0, <[u8]>::len))
                 .sum();
             let mut b = LargeBinaryBuilder::with_capacity(n, bytes);
-            values.for_each(|v| {
-                b.append_option(v.and_then(|v| match v {
-                    Value::Binary(s) => Some(s.as_slice()),
-                    _ => None,
-                }))
-            });
+            cells.for_each(|c| b.append_option(c.and_then(&binary)));
             Arc::new(b.finish())
         }
         other => {
@@ -184,12 +209,14 @@ fn column(ty: &PrimitiveType, name: &str, rows: &[&Image]) -> Result<ArrayRef, A
     })
 }
 
-/// The record batch of `rows` for the table schema `schema` (`arrow` is its
-/// Arrow form, with field ids). Columns an image lacks are NULL.
+/// The record batch of `rows` (of the window's `images`) for the table
+/// schema `schema` (`arrow` is its Arrow form, with field ids). Columns a
+/// row lacks are NULL.
 pub fn record_batch(
     schema: &Schema,
     arrow: &ArrowSchemaRef,
-    rows: &[&Image],
+    images: &[Images],
+    rows: &[WindowRow],
 ) -> Result<RecordBatch, ArrowError> {
     let fields = schema.as_struct().fields();
     let build = |fields: &[iceberg::spec::NestedFieldRef]| -> Result<Vec<ArrayRef>, ArrowError> {
@@ -202,7 +229,7 @@ pub fn record_batch(
                         field.name
                     )));
                 };
-                column(ty, &field.name, rows)
+                column(ty, &field.name, images, rows)
             })
             .collect()
     };
@@ -301,7 +328,7 @@ pub fn encode_arrow(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{ColumnType, Field};
+    use crate::change::{Change, ChangeBatch, Field, Image, Op, Position, Value};
     use crate::table::key::{encode_value, index_key};
 
     #[test]
@@ -337,7 +364,18 @@ mod tests {
             .collect();
         let schema = crate::table::schema::new_table_schema(&image, &[]).unwrap();
         let arrow = Arc::new(iceberg::arrow::schema_to_arrow_schema(&schema).unwrap());
-        let batch = record_batch(&schema, &arrow, &[&image]).unwrap();
+        let change = Change {
+            op: Op::Insert,
+            table: "t".into(),
+            key: Vec::new(),
+            before: None,
+            after: Some(image),
+            position: Position::new("t", 0, 0),
+            event_time: None,
+        };
+        let images = [ChangeBatch::from(vec![change]).into_after()];
+        let batch =
+            record_batch(&schema, &arrow, &images, &[WindowRow { batch: 0, row: 0 }]).unwrap();
         for (i, (_, value)) in fields.iter().enumerate() {
             let mut from_value = Vec::new();
             encode_value(value, &mut from_value);

@@ -11,7 +11,7 @@
 
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::change::Value;
+use crate::change::{ColumnType, Value};
 
 /// A primary key as the index stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,6 +33,31 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::String(s) => encode_bytes(s.as_bytes(), out),
         Value::Uuid(u) => out.extend_from_slice(u),
         Value::Binary(b) => encode_bytes(b, out),
+    }
+}
+
+/// Appends the canonical form of a cell of type `ty` from its contract
+/// encoding (see [`crate::change::ChangeBatch`]): the same bytes as
+/// [`encode_value`] of the decoded value.
+pub fn encode_cell(ty: ColumnType, bytes: &[u8], out: &mut Vec<u8>) {
+    fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
+        // Cells of a batch have their type's width.
+        bytes.try_into().unwrap_or([0; N])
+    }
+    match ty {
+        ColumnType::Boolean => out.push(bytes.first().copied().unwrap_or(0) + 1),
+        ColumnType::Int => {
+            out.extend_from_slice(&i64::from(i32::from_le_bytes(array(bytes))).to_le_bytes())
+        }
+        ColumnType::Float => out.extend_from_slice(
+            &f64::from(f32::from_le_bytes(array(bytes)))
+                .to_bits()
+                .to_le_bytes(),
+        ),
+        ColumnType::String | ColumnType::Binary => encode_bytes(bytes, out),
+        // Long, double, time, timestamps, decimal, date and uuid are written
+        // as their little-endian encoding, which the cell already is.
+        _ => out.extend_from_slice(bytes),
     }
 }
 
@@ -114,6 +139,51 @@ pub type KeyHashBuilder = BuildHasherDefault<KeyHasher>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cell_forms_are_value_forms() {
+        let values = [
+            Value::Boolean(false),
+            Value::Int(-7),
+            Value::Long(1 << 50),
+            Value::Float(-1.5),
+            Value::Double(2.25),
+            Value::Decimal(-123_456_789_012_345_678_901),
+            Value::Date(19_000),
+            Value::Time(3_600_000_000),
+            Value::Timestamp(1_700_000_000_000_000),
+            Value::Timestamptz(-5),
+            Value::String("grüße".into()),
+            Value::Uuid([3; 16]),
+            Value::Binary(vec![0, 1, 255]),
+        ];
+        let types = [
+            ColumnType::Boolean,
+            ColumnType::Int,
+            ColumnType::Long,
+            ColumnType::Float,
+            ColumnType::Double,
+            ColumnType::Decimal {
+                precision: 38,
+                scale: 2,
+            },
+            ColumnType::Date,
+            ColumnType::Time,
+            ColumnType::Timestamp,
+            ColumnType::Timestamptz,
+            ColumnType::String,
+            ColumnType::Uuid,
+            ColumnType::Binary,
+        ];
+        for (value, ty) in values.iter().zip(types) {
+            let mut cell = Vec::new();
+            value.encode_into(&mut cell);
+            let (mut from_cell, mut from_value) = (Vec::new(), Vec::new());
+            encode_cell(ty, &cell, &mut from_cell);
+            encode_value(value, &mut from_value);
+            assert_eq!(from_cell, from_value, "{ty}");
+        }
+    }
 
     #[test]
     fn short_keys_are_exact_and_long_keys_hashed() {

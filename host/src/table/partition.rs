@@ -12,7 +12,7 @@ use iceberg::spec::{
 };
 use iceberg::transform::{BoxedTransformFunction, create_transform_function};
 
-use crate::change::{Image, Value};
+use crate::change::{ImageRef, Value};
 
 /// A partition field string that floe cannot read, or a column it names
 /// that the schema lacks.
@@ -206,10 +206,10 @@ impl Partitioner {
     }
 
     /// The partition tuple of a row.
-    pub fn partition(&self, row: &Image) -> Result<Struct, iceberg::Error> {
+    pub fn partition(&self, row: &ImageRef<'_>) -> Result<Struct, iceberg::Error> {
         let mut values = Vec::with_capacity(self.fields.len());
         for (column, ty, transform) in &self.fields {
-            let value = match row.get(column).and_then(|v| datum(v, ty)) {
+            let value = match row.get(column).and_then(|v| datum(&v, ty)) {
                 Some(d) => transform.transform_literal(&d)?.map(Literal::from),
                 None => None,
             };
@@ -224,7 +224,7 @@ mod tests {
     use iceberg::spec::{NestedField, PrimitiveType};
 
     use super::*;
-    use crate::change::{ColumnType, Field};
+    use crate::change::{ColumnType, Field, Image};
 
     fn schema() -> Schema {
         Schema::builder()
@@ -305,7 +305,16 @@ mod tests {
             value,
         })
         .collect();
-        let tuple = p.partition(&row).unwrap();
+        let batch = crate::change::ChangeBatch::from(vec![crate::change::Change {
+            op: crate::change::Op::Insert,
+            table: "t".into(),
+            key: Vec::new(),
+            before: None,
+            after: Some(row),
+            position: crate::change::Position::new("t", 0, 0),
+            event_time: None,
+        }]);
+        let tuple = p.partition(&batch.after(0).unwrap()).unwrap();
         let values: Vec<Option<Literal>> = tuple.iter().map(|v| v.cloned()).collect();
         assert_eq!(values[0], None);
         assert_eq!(values[1], Some(Literal::date(3)));

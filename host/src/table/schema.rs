@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use iceberg::spec::{NestedField, NestedFieldRef, PrimitiveType, Schema, Type};
 
-use crate::change::{ColumnType, Image, Value};
+use crate::change::{ColumnType, Image, ImageRef};
 
 /// The Iceberg primitive type of a change's column type.
 pub fn iceberg_type(ty: ColumnType) -> PrimitiveType {
@@ -71,16 +71,6 @@ pub enum SchemaMismatch {
         table: String,
         /// The change's type.
         found: ColumnType,
-    },
-    /// A value does not have its field's declared type.
-    #[error("column `{column}`: value {value:?} is not a {ty}")]
-    Value {
-        /// The column.
-        column: String,
-        /// The declared type.
-        ty: ColumnType,
-        /// The value.
-        value: Value,
     },
     /// A required column is missing or NULL.
     #[error("column `{0}` is required but missing or NULL")]
@@ -175,10 +165,6 @@ pub struct SchemaState {
     schema: Arc<Schema>,
     last_column_id: i32,
     evolved: bool,
-    /// The columns (names and types, in order) of the last image the schema
-    /// admitted as it is: an image of the same shape needs only its values
-    /// and required columns checked, not a lookup per column.
-    admitted_shape: Vec<(Arc<str>, ColumnType)>,
 }
 
 impl SchemaState {
@@ -190,7 +176,6 @@ impl SchemaState {
             schema,
             last_column_id,
             evolved: false,
-            admitted_shape: Vec::new(),
         }
     }
 
@@ -204,116 +189,116 @@ impl SchemaState {
         self.evolved
     }
 
-    /// Checks `image` against the schema, evolving it when `evolve` allows:
-    /// new columns, widenings. Values must have their field's type; required
-    /// columns must be present and non-NULL unless `partial` (a delete's image
-    /// needs only the key).
+    /// The names of the columns every row must have a value in.
+    pub fn required(&self) -> impl Iterator<Item = &str> {
+        self.schema
+            .as_struct()
+            .fields()
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name.as_str())
+    }
+
+    /// Checks columns (name and type) of a batch against the schema,
+    /// evolving it where `evolve` allows: new columns, widenings. Returns,
+    /// per column, why the table cannot take its cells (`None` when it can).
+    pub fn admit_columns<'a>(
+        &mut self,
+        columns: impl IntoIterator<Item = (&'a str, ColumnType)>,
+        evolve: bool,
+    ) -> Vec<Option<SchemaMismatch>> {
+        columns
+            .into_iter()
+            .map(|(name, ty)| self.admit_column(name, ty, evolve).err())
+            .collect()
+    }
+
+    /// Checks `image` against the schema, evolving it where `evolve`
+    /// allows. Required columns must be present and non-NULL unless
+    /// `partial` (a delete's image needs only the key).
     pub fn admit(
         &mut self,
-        image: &Image,
+        image: &ImageRef<'_>,
         evolve: bool,
         partial: bool,
     ) -> Result<(), SchemaMismatch> {
-        for field in image.fields() {
-            if let Some(value) = &field.value
-                && !value.fits(field.ty)
-            {
-                return Err(SchemaMismatch::Value {
-                    column: field.name.to_string(),
-                    ty: field.ty,
-                    value: value.clone(),
-                });
-            }
+        for cell in image.cells() {
+            self.admit_column(cell.name, cell.ty, evolve)?;
         }
-        let fields = image.fields();
-        let same_shape = fields.len() == self.admitted_shape.len()
-            && fields
-                .iter()
-                .zip(&self.admitted_shape)
-                .all(|(f, (name, ty))| f.ty == *ty && f.name == *name);
-        if !same_shape {
-            self.admit_columns(image, evolve)?;
-        }
-        if !partial {
-            for field in self.schema.as_struct().fields() {
-                if field.required && image.get(&field.name).is_none() {
-                    return Err(SchemaMismatch::Required(field.name.clone()));
-                }
-            }
-        }
-        if !same_shape {
-            self.admitted_shape.clear();
-            self.admitted_shape
-                .extend(fields.iter().map(|f| (f.name.clone(), f.ty)));
+        if !partial
+            && let Some(missing) = self
+                .required()
+                .find(|name| image.cell(name).is_none_or(|c| c.bytes.is_none()))
+        {
+            return Err(SchemaMismatch::Required(missing.to_string()));
         }
         Ok(())
     }
 
-    /// Checks each column of `image` against the schema, which gains the
-    /// new columns and widened types `evolve` allows.
-    fn admit_columns(&mut self, image: &Image, evolve: bool) -> Result<(), SchemaMismatch> {
-        let mut new_fields: Vec<NestedFieldRef> = Vec::new();
-        let mut changed: Vec<(i32, ColumnType)> = Vec::new();
-        for field in image.fields() {
-            match self.schema.field_by_name(&field.name) {
-                Some(existing) => {
-                    let Some(table_ty) = column_type(&existing.field_type) else {
+    /// Checks one column, evolving the schema when it needs and may.
+    fn admit_column(
+        &mut self,
+        name: &str,
+        ty: ColumnType,
+        evolve: bool,
+    ) -> Result<(), SchemaMismatch> {
+        let (id, wide) = match self.schema.field_by_name(name) {
+            Some(existing) => {
+                let Some(table_ty) = column_type(&existing.field_type) else {
+                    return Err(SchemaMismatch::Type {
+                        column: name.to_string(),
+                        table: existing.field_type.to_string(),
+                        found: ty,
+                    });
+                };
+                if fits_as_is(table_ty, ty) {
+                    return Ok(());
+                }
+                match widened(table_ty, ty) {
+                    Some(wide) if evolve => (Some(existing.id), wide),
+                    _ => {
                         return Err(SchemaMismatch::Type {
-                            column: field.name.to_string(),
-                            table: existing.field_type.to_string(),
-                            found: field.ty,
+                            column: name.to_string(),
+                            table: table_ty.to_string(),
+                            found: ty,
                         });
-                    };
-                    if fits_as_is(table_ty, field.ty) {
-                        continue;
-                    }
-                    match widened(table_ty, field.ty) {
-                        Some(wide) if evolve => changed.push((existing.id, wide)),
-                        _ => {
-                            return Err(SchemaMismatch::Type {
-                                column: field.name.to_string(),
-                                table: table_ty.to_string(),
-                                found: field.ty,
-                            });
-                        }
                     }
                 }
-                None if evolve => {
-                    let id = self.last_column_id + new_fields.len() as i32 + 1;
-                    new_fields.push(Arc::new(NestedField::optional(
-                        id,
-                        &field.name,
-                        Type::Primitive(iceberg_type(field.ty)),
-                    )));
-                }
-                None => return Err(SchemaMismatch::Unknown(field.name.to_string())),
             }
-        }
-        if new_fields.is_empty() && changed.is_empty() {
-            return Ok(());
-        }
-        let fields: Vec<NestedFieldRef> = self
+            None if evolve => (None, ty),
+            None => return Err(SchemaMismatch::Unknown(name.to_string())),
+        };
+        let mut fields: Vec<NestedFieldRef> = self
             .schema
             .as_struct()
             .fields()
             .iter()
-            .map(|f| match changed.iter().find(|(id, _)| *id == f.id) {
-                Some((_, ty)) => {
+            .map(|f| {
+                if Some(f.id) == id {
                     let mut f = (**f).clone();
-                    f.field_type = Box::new(Type::Primitive(iceberg_type(*ty)));
+                    f.field_type = Box::new(Type::Primitive(iceberg_type(wide)));
                     Arc::new(f)
+                } else {
+                    f.clone()
                 }
-                None => f.clone(),
             })
-            .chain(new_fields.iter().cloned())
             .collect();
+        if id.is_none() {
+            fields.push(Arc::new(NestedField::optional(
+                self.last_column_id + 1,
+                name,
+                Type::Primitive(iceberg_type(wide)),
+            )));
+        }
         let schema = Schema::builder()
             .with_schema_id(self.schema.schema_id())
             .with_fields(fields)
             .with_identifier_field_ids(self.schema.identifier_field_ids())
             .build()
             .map_err(|e| SchemaMismatch::Unknown(e.to_string()))?;
-        self.last_column_id += new_fields.len() as i32;
+        if id.is_none() {
+            self.last_column_id += 1;
+        }
         self.schema = Arc::new(schema);
         self.evolved = true;
         Ok(())
@@ -323,7 +308,7 @@ impl SchemaState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::Field;
+    use crate::change::{Change, ChangeBatch, Field, Op, Position, Value};
 
     fn image(fields: &[(&str, ColumnType, Option<Value>)]) -> Image {
         fields
@@ -334,6 +319,28 @@ mod tests {
                 value: v.clone(),
             })
             .collect()
+    }
+
+    /// `image` as the after image of a one-change batch.
+    fn batch_of(image: &Image) -> ChangeBatch {
+        ChangeBatch::from(vec![Change {
+            op: Op::Insert,
+            table: "t".into(),
+            key: Vec::new(),
+            before: None,
+            after: Some(image.clone()),
+            position: Position::new("t", 0, 0),
+            event_time: None,
+        }])
+    }
+
+    fn admit(
+        state: &mut SchemaState,
+        image: &Image,
+        evolve: bool,
+        partial: bool,
+    ) -> Result<(), SchemaMismatch> {
+        state.admit(&batch_of(image).after(0).unwrap(), evolve, partial)
     }
 
     #[test]
@@ -367,7 +374,7 @@ mod tests {
         ]);
         let schema = new_table_schema(&img, &["id".into()]).unwrap();
         let mut state = SchemaState::new(Arc::new(schema), 3);
-        state.admit(&img, false, false).unwrap();
+        admit(&mut state, &img, false, false).unwrap();
         assert!(!state.evolved());
         let wider = image(&[
             ("id", ColumnType::Long, Some(Value::Long(1))),
@@ -382,8 +389,8 @@ mod tests {
             ),
             ("extra", ColumnType::String, None),
         ]);
-        assert!(state.admit(&wider, false, false).is_err());
-        state.admit(&wider, true, false).unwrap();
+        assert!(admit(&mut state, &wider, false, false).is_err());
+        admit(&mut state, &wider, true, false).unwrap();
         let s = state.schema();
         assert_eq!(
             *s.field_by_name("n").unwrap().field_type,
@@ -392,10 +399,10 @@ mod tests {
         assert_eq!(s.field_by_name("extra").unwrap().id, 4);
         assert!(!s.field_by_name("extra").unwrap().required);
         // Narrower values fit without change; other changes are mismatches.
-        state.admit(&img, true, false).unwrap();
+        admit(&mut state, &img, true, false).unwrap();
         let other = image(&[("id", ColumnType::String, Some(Value::String("x".into())))]);
         assert!(matches!(
-            state.admit(&other, true, false),
+            admit(&mut state, &other, true, false),
             Err(SchemaMismatch::Type { .. })
         ));
         let scale = image(&[
@@ -409,12 +416,12 @@ mod tests {
                 None,
             ),
         ]);
-        assert!(state.admit(&scale, true, false).is_err());
+        assert!(admit(&mut state, &scale, true, false).is_err());
         let missing = image(&[("n", ColumnType::Long, Some(Value::Long(1)))]);
         assert!(matches!(
-            state.admit(&missing, true, false),
+            admit(&mut state, &missing, true, false),
             Err(SchemaMismatch::Required(_))
         ));
-        state.admit(&missing, true, true).unwrap();
+        admit(&mut state, &missing, true, true).unwrap();
     }
 }

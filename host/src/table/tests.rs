@@ -59,7 +59,7 @@ async fn equality_deletes_of_other_writers_are_honoured() {
         .await
         .unwrap();
     let name = |s: &str| [("name", ColumnType::String, Some(Value::String(s.into())))];
-    let changes = (1..=5).map(|id| insert(row(id, &name("a")), id)).collect();
+    let changes: Vec<_> = (1..=5).map(|id| insert(row(id, &name("a")), id)).collect();
     assert!(writer.apply(changes).is_empty());
     writer
         .commit(&Offsets::new(), &BTreeMap::new())

@@ -8,15 +8,15 @@ use iceberg::spec::{SchemaRef, Struct};
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
-use super::columns::record_batch;
+use super::columns::{WindowRow, record_batch};
 use super::error::{ChangeError, Rejected, TableError};
 use super::files::{partition_dir, write_data_file, write_position_delete_file};
 use super::index::{IndexedFile, KeyIndex, RowLocation};
-use super::key::{IndexKey, KeyHashBuilder, encode_value, index_key};
+use super::key::{IndexKey, KeyHashBuilder, encode_cell, index_key};
 use super::partition::{Partitioner, partition_spec};
 use super::rebuild::{RebuildStats, key_field_ids, rebuild_index};
-use super::schema::{SchemaState, new_table_schema};
-use crate::change::{Change, Image, Op};
+use super::schema::{SchemaMismatch, SchemaState, new_table_schema};
+use crate::change::{ChangeBatch, ImageColumns, ImageRef, Images, Op, Which};
 use crate::commit::catalog::table_name;
 use crate::commit::offsets::table_offsets;
 use crate::commit::{CatalogError, LoadedTable, Offsets, RowDelta, SqlCatalog, commit_row_delta};
@@ -96,8 +96,10 @@ pub struct CommitReport {
 /// The buffered commit window.
 #[derive(Debug, Default)]
 struct Pending {
-    /// Key → final state: a row, or `None` for deleted.
-    rows: HashMap<IndexKey, Option<Image>, KeyHashBuilder>,
+    /// Key → final state: a row of `images`, or `None` for deleted.
+    rows: HashMap<IndexKey, Option<WindowRow>, KeyHashBuilder>,
+    /// The after images of the batches applied, in order.
+    images: Vec<Images>,
     /// A truncate was applied: everything committed before is gone.
     truncated: bool,
     /// First offset applied per partition.
@@ -106,27 +108,40 @@ struct Pending {
     next: Offsets,
 }
 
-/// Windows smaller than this are freed in place.
-const RELEASE_IN_BACKGROUND: usize = 10_000;
-
-/// Frees a committed window's rows on a short-lived thread of their own:
-/// freeing a hundred thousand images is a tenth of the writer's time, and
-/// the next window need not wait for it.
-fn release(pending: Pending) {
-    if pending.rows.len() < RELEASE_IN_BACKGROUND {
-        return;
-    }
-    // When no thread can be started, the closure (and the rows) are
-    // dropped right here instead.
-    let _ = std::thread::Builder::new()
-        .name("floe-release".into())
-        .spawn(move || drop(pending));
-}
-
 impl Pending {
     fn is_empty(&self) -> bool {
         self.rows.is_empty() && !self.truncated
     }
+
+    /// The image of a window row.
+    fn image(&self, at: WindowRow) -> Option<ImageRef<'_>> {
+        self.images[at.batch as usize].view().row(at.row as usize)
+    }
+}
+
+/// What applying a batch learns once about one side (before or after) of
+/// its images: the columns the table's schema refuses, and where the
+/// required and key columns are.
+#[derive(Debug, Default)]
+struct SideColumns {
+    /// Columns the table cannot take, with why.
+    refused: Vec<(usize, SchemaMismatch)>,
+    /// Each required column's name and its columns in the batch.
+    required: Vec<(String, Vec<usize>)>,
+}
+
+/// The columns of `images` named `name`.
+fn columns_named(images: ImageColumns<'_>, name: &str) -> Vec<usize> {
+    (0..images.width())
+        .filter(|&c| images.column(c).name() == name)
+        .collect()
+}
+
+/// Whether row `row` has a value (not NULL) in one of `columns`.
+fn has_value(images: ImageColumns<'_>, columns: &[usize], row: usize) -> bool {
+    columns
+        .iter()
+        .any(|&c| matches!(images.column(c).cell(row), Some(Some(_))))
 }
 
 /// Writes one Iceberg table.
@@ -277,63 +292,82 @@ impl TableWriter {
     /// Buffers changes (in offset order), collapsing them per key: the last
     /// state wins. Returns the changes that cannot be applied, with why; the
     /// others are applied (a change below the table's offset is skipped).
-    pub fn apply(&mut self, changes: Vec<Change>) -> Vec<Rejected> {
+    pub fn apply(&mut self, changes: impl Into<ChangeBatch>) -> Vec<Rejected> {
+        let batch: ChangeBatch = changes.into();
         let mut rejected = Vec::new();
-        for mut change in changes {
-            let position = change.position.clone();
-            if self
-                .offsets
-                .get(&position.topic, position.partition)
-                .is_some_and(|next| position.offset < next)
-            {
+        let mut applying = Applying {
+            batch: &batch,
+            number: self.pending.images.len() as u32,
+            sides: [None, None],
+            keys: [None, None],
+            kept: false,
+        };
+        // Per source partition: the offset below which rows are in the table.
+        let skip_below: Vec<Option<i64>> = batch
+            .sources()
+            .iter()
+            .map(|(topic, partition)| self.offsets.get(topic, *partition))
+            .collect();
+        // Per source partition: the first and last offsets applied.
+        let mut applied: Vec<Option<(i64, i64)>> = vec![None; batch.sources().len()];
+        for row in 0..batch.len() {
+            let source = batch.source_index(row);
+            let offset = batch.offset(row);
+            if skip_below[source].is_some_and(|next| offset < next) {
                 self.skipped += 1;
                 continue;
             }
-            if let Err(error) = self.apply_one(&mut change) {
-                rejected.push(Rejected { change, error });
+            if let Err(error) = self.apply_row(&mut applying, row) {
+                rejected.push(Rejected {
+                    change: batch.to_change(row),
+                    error,
+                });
             }
+            let range = applied[source].get_or_insert((offset, offset));
+            range.1 = range.1.max(offset);
+        }
+        for ((topic, partition), range) in batch.sources().iter().zip(applied) {
+            let Some((first, last)) = range else { continue };
             let pending = &mut self.pending;
-            if pending
-                .first
-                .get(&position.topic, position.partition)
-                .is_none()
-            {
-                pending
-                    .first
-                    .set(&position.topic, position.partition, position.offset);
+            if pending.first.get(topic, *partition).is_none() {
+                pending.first.set(topic, *partition, first);
             }
-            pending
-                .next
-                .advance(&position.topic, position.partition, position.offset + 1);
+            pending.next.advance(topic, *partition, last + 1);
+        }
+        if applying.kept {
+            self.pending.images.push(batch.into_after());
         }
         rejected
     }
 
-    /// Applies `change` to the pending rows, taking its after image; a
-    /// change it refuses is left whole.
-    fn apply_one(&mut self, change: &mut Change) -> Result<(), ChangeError> {
-        if change.op == Op::Truncate {
+    /// Applies row `row` of a batch to the pending rows; a row it refuses
+    /// leaves the window as it was.
+    fn apply_row(&mut self, applying: &mut Applying<'_>, row: usize) -> Result<(), ChangeError> {
+        let batch = applying.batch;
+        let op = batch.op(row);
+        if op == Op::Truncate {
             self.pending.rows.clear();
             self.pending.truncated = true;
             return Ok(());
         }
-        let is_delete = change.op == Op::Delete;
-        let image = if is_delete {
-            change.before.as_ref()
+        let is_delete = op == Op::Delete;
+        let which = if is_delete {
+            Which::Before
         } else {
-            change.after.as_ref()
-        }
-        .ok_or(ChangeError::NoImage(change.op))?;
+            Which::After
+        };
+        let images = batch.images(which);
+        let image = images.row(row).ok_or(ChangeError::NoImage(op))?;
         if self.key_names.is_empty() {
-            let key = if change.key.is_empty() {
+            let key = if batch.key_columns(row).is_empty() {
                 &self.options.key
             } else {
-                &change.key
+                batch.key_columns(row)
             };
             if key.is_empty() {
                 return Err(ChangeError::NoKey);
             }
-            let mut key = key.clone();
+            let mut key = key.to_vec();
             if let Some(state) = &self.schema {
                 // An existing table without identifier fields: key in id order.
                 let schema = state.schema();
@@ -350,26 +384,61 @@ impl TableWriter {
                 return Err(ChangeError::NoTable);
             }
             // Key columns first in the new table's id order.
+            let image = image.to_image();
             let mut key = self.key_names.clone();
             key.sort_by_key(|n| image.fields().iter().position(|f| *f.name == **n));
-            let schema = new_table_schema(image, &key)?;
+            let schema = new_table_schema(&image, &key)?;
             let last = schema.highest_field_id();
             self.key_names = key;
             self.schema = Some(SchemaState::new(Arc::new(schema), last));
         }
         let state = self.schema.as_mut().expect("schema set above");
-        state.admit(image, self.options.evolve, is_delete)?;
-        let key = key_of(&self.key_names, image, &mut self.buf)?;
-        if change.op == Op::Update
-            && let Some(before) = &change.before
-            && let Ok(old) = key_of(&self.key_names, before, &mut self.buf)
+        let side = applying.sides[which as usize].get_or_insert_with(|| {
+            let refused = state
+                .admit_columns(
+                    images.columns().map(|c| (c.name(), c.ty())),
+                    self.options.evolve,
+                )
+                .into_iter()
+                .enumerate()
+                .filter_map(|(c, refusal)| refusal.map(|r| (c, r)))
+                .collect();
+            let required = state
+                .required()
+                .map(|name| (name.to_string(), columns_named(images, name)))
+                .collect();
+            SideColumns { refused, required }
+        });
+        if let Some((_, refusal)) = side
+            .refused
+            .iter()
+            .find(|(c, _)| images.column(*c).has(row))
+        {
+            return Err(refusal.clone().into());
+        }
+        if !is_delete
+            && let Some((name, _)) = side
+                .required
+                .iter()
+                .find(|(_, columns)| !has_value(images, columns, row))
+        {
+            return Err(SchemaMismatch::Required(name.clone()).into());
+        }
+        let key = applying.key(which, &self.key_names, row, &mut self.buf)?;
+        if op == Op::Update
+            && batch.before(row).is_some()
+            && let Ok(old) = applying.key(Which::Before, &self.key_names, row, &mut self.buf)
             && old != key
         {
             // A primary-key change as one update: delete the old key.
             self.pending.rows.insert(old, None);
         }
-        let row = if is_delete { None } else { change.after.take() };
-        self.pending.rows.insert(key, row);
+        let state = (!is_delete).then_some(WindowRow {
+            batch: applying.number,
+            row: row as u32,
+        });
+        applying.kept |= state.is_some();
+        self.pending.rows.insert(key, state);
         Ok(())
     }
 
@@ -503,9 +572,10 @@ impl TableWriter {
         let table = self.catalog.load_table(&self.ident).await?;
         self.adopt(table).await?;
         let state = self.schema.as_mut().expect("adopt sets the schema");
-        for row in self.pending.rows.values().flatten() {
+        for at in self.pending.rows.values().flatten() {
+            let image = self.pending.image(*at).expect("window rows have an image");
             state
-                .admit(row, self.options.evolve, false)
+                .admit(&image, self.options.evolve, false)
                 .map_err(|source| TableError::Schema {
                     table: self.name.clone(),
                     source,
@@ -566,7 +636,7 @@ impl TableWriter {
         };
         // (spec id, partition) → deleted (file, pos); partition → rows.
         let mut deletes: HashMap<(i32, Struct), Vec<(Arc<str>, u32)>> = HashMap::new();
-        let mut rows: HashMap<Struct, Vec<(IndexKey, &Image)>> = HashMap::new();
+        let mut rows: HashMap<Struct, Vec<(IndexKey, WindowRow)>> = HashMap::new();
         let mut delete_row = |index: &KeyIndex, at: RowLocation| {
             let file = index.file(at.file);
             deletes
@@ -592,16 +662,17 @@ impl TableWriter {
                 (None, None) => plan.report.missing_deletes += 1,
             }
             plan.removed.push(*key);
-            if let Some(image) = row {
+            if let Some(at) = *row {
+                let image = self.pending.image(at).expect("window rows have an image");
                 let partition =
                     partitioner
-                        .partition(image)
+                        .partition(&image)
                         .map_err(|source| TableError::Write {
                             table: self.name.clone(),
                             path: metadata.location().to_string(),
                             source,
                         })?;
-                rows.entry(partition).or_default().push((*key, image));
+                rows.entry(partition).or_default().push((*key, at));
             }
         }
 
@@ -623,17 +694,19 @@ impl TableWriter {
             ..RowDelta::default()
         };
         let mut n = 0;
-        for (partition, keyed) in rows {
+        for (partition, mut keyed) in rows {
             let dir = partition_dir(&spec, &schema, &partition);
             let path = format!("{data_root}/{dir}{commit}-{n:05}.parquet");
             n += 1;
-            let images: Vec<&Image> = keyed.iter().map(|(_, image)| *image).collect();
+            // In window order, so that the columns are read front to back.
+            keyed.sort_unstable_by_key(|(_, at)| *at);
+            let at: Vec<WindowRow> = keyed.iter().map(|(_, at)| *at).collect();
             let write_err = |source: iceberg::Error| TableError::Write {
                 table: self.name.clone(),
                 path: path.clone(),
                 source,
             };
-            let batch = record_batch(&schema, &arrow, &images).map_err(|e| {
+            let batch = record_batch(&schema, &arrow, &self.pending.images, &at).map_err(|e| {
                 write_err(
                     iceberg::Error::new(
                         iceberg::ErrorKind::DataInvalid,
@@ -734,7 +807,7 @@ impl TableWriter {
         report.conflicts = conflicts;
         report.offsets = self.offsets.clone();
         self.table = Some(table);
-        release(std::mem::take(&mut self.pending));
+        self.pending = Pending::default();
         info!(
             table = %self.name,
             snapshot_id = report.snapshot_id,
@@ -764,14 +837,42 @@ struct Plan {
     report: CommitReport,
 }
 
-/// The index key of `image`'s key columns.
-fn key_of(names: &[String], image: &Image, buf: &mut Vec<u8>) -> Result<IndexKey, ChangeError> {
-    buf.clear();
-    for name in names {
-        let value = image
-            .get(name)
-            .ok_or_else(|| super::schema::SchemaMismatch::MissingKey(name.clone()))?;
-        encode_value(value, buf);
+/// A batch being applied, and what is learnt of it once.
+struct Applying<'b> {
+    batch: &'b ChangeBatch,
+    /// Its number in the window.
+    number: u32,
+    /// The schema's view of the after images and the before images.
+    sides: [Option<SideColumns>; 2],
+    /// Each key column's columns in the before and after images.
+    keys: [Option<Vec<Vec<usize>>>; 2],
+    /// Whether a row of its after images went into the window.
+    kept: bool,
+}
+
+impl Applying<'_> {
+    /// The index key of row `row`'s image `which`.
+    fn key(
+        &mut self,
+        which: Which,
+        names: &[String],
+        row: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<IndexKey, ChangeError> {
+        let images = self.batch.images(which);
+        let columns = self.keys[which as usize]
+            .get_or_insert_with(|| names.iter().map(|n| columns_named(images, n)).collect());
+        buf.clear();
+        for (name, columns) in names.iter().zip(columns.iter()) {
+            let cell = columns
+                .iter()
+                .find_map(|&c| {
+                    let column = images.column(c);
+                    column.cell(row).flatten().map(|bytes| (column.ty(), bytes))
+                })
+                .ok_or_else(|| SchemaMismatch::MissingKey(name.clone()))?;
+            encode_cell(cell.0, cell.1, buf);
+        }
+        Ok(index_key(buf))
     }
-    Ok(index_key(buf))
 }
