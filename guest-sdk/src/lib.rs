@@ -75,6 +75,7 @@ mod config;
 mod decode;
 mod error;
 mod host;
+mod replace;
 mod text;
 mod transform;
 mod types;

@@ -44,6 +44,11 @@ use crate::wit;
 pub struct Batch(pub(crate) wit::ChangeBatch);
 
 impl Batch {
+    /// A batch as the host sends it: the contract's `change-batch`.
+    pub fn from_wire(batch: wit::ChangeBatch) -> Batch {
+        Batch(batch)
+    }
+
     /// The number of changes.
     pub fn len(&self) -> usize {
         self.0.ops.len()
@@ -174,6 +179,15 @@ pub fn transform<T: Transformer>(plugin: &mut T, batch: &Batch) -> Vec<TestOutco
         .collect();
     assert!(replaced.next().is_none() && routes.next().is_none() && rejected.next().is_none());
     outcomes
+}
+
+/// Runs `plugin` over `batch` exactly as a call from the host does (the
+/// SDK's batch loop, the `transformed` result built and dropped), without
+/// reading the result back; returns how many changes it replaced. For
+/// measuring a plugin natively.
+pub fn run_batch<T: Transformer>(plugin: &mut T, batch: &Batch) -> usize {
+    let out = transform::transform_batch(plugin, &batch.0);
+    out.replaced.ops.len()
 }
 
 /// A raw Kafka record to feed a decoder.

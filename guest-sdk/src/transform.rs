@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use crate::Error;
 use crate::columnar::{self, BatchWriter, IndexedBatch, NameIndex, presence};
 use crate::config::Config;
+use crate::replace::{Modified, replaced_batch};
 use crate::types::{ColumnType, Op, OwnedValue, Value};
 use crate::wit;
 
@@ -52,7 +53,7 @@ pub trait Transformer: Sized + 'static {
 
 /// Which of a change's two images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Which {
+pub(crate) enum Which {
     Before,
     After,
 }
@@ -60,7 +61,7 @@ enum Which {
 /// A value stored in an edited image: a cell of the batch not yet read, a
 /// value borrowed from the batch, or an owned one.
 #[derive(Clone, Debug)]
-enum Stored<'a> {
+pub(crate) enum Stored<'a> {
     /// Row `.1` of a column of the batch, present in that row: read only
     /// when asked for, and copied byte for byte into a replacement.
     Cell(&'a wit::Column, usize),
@@ -69,7 +70,7 @@ enum Stored<'a> {
 }
 
 impl Stored<'_> {
-    fn value(&self) -> Value<'_> {
+    pub(crate) fn value(&self) -> Value<'_> {
         match self {
             Stored::Cell(column, row) => columnar::read_cell(column, *row).unwrap_or(Value::Null),
             Stored::Ref(v) => *v,
@@ -80,27 +81,34 @@ impl Stored<'_> {
 
 /// A column of an edited image.
 #[derive(Clone, Debug)]
-struct StoredField<'a> {
-    name: Cow<'a, str>,
-    ty: ColumnType,
-    value: Stored<'a>,
+pub(crate) struct StoredField<'a> {
+    pub(crate) name: Cow<'a, str>,
+    pub(crate) ty: ColumnType,
+    pub(crate) value: Stored<'a>,
 }
 
-/// An image as edited: `None` when the image was removed.
+/// An image as edited.
 #[derive(Clone, Debug)]
-enum Slot<'a> {
+pub(crate) enum Slot<'a> {
+    /// As it came in.
     Original,
+    /// The original with these cells set on top: each replaces the
+    /// original's cell of that name (whatever its type) or adds a column.
+    /// Setting values, the common edit, stays this cheap.
+    Overlay(Vec<StoredField<'a>>),
+    /// Every cell of the image, listed (`None`: the image was removed).
+    /// Removals, renames and new images take this form.
     Edited(Option<Vec<StoredField<'a>>>),
 }
 
 /// What was changed on a change; it exists only once something was.
 #[derive(Debug)]
-struct Edit<'a> {
-    op: Op,
-    event_time: Option<i64>,
-    keys: Option<Vec<String>>,
-    before: Slot<'a>,
-    after: Slot<'a>,
+pub(crate) struct Edit<'a> {
+    pub(crate) op: Op,
+    pub(crate) event_time: Option<i64>,
+    pub(crate) keys: Option<Vec<String>>,
+    pub(crate) before: Slot<'a>,
+    pub(crate) after: Slot<'a>,
 }
 
 impl<'a> Edit<'a> {
@@ -108,6 +116,14 @@ impl<'a> Edit<'a> {
         match which {
             Which::Before => &mut self.before,
             Which::After => &mut self.after,
+        }
+    }
+
+    /// The state of image `which`.
+    pub(crate) fn slot_ref(&self, which: Which) -> &Slot<'a> {
+        match which {
+            Which::Before => &self.before,
+            Which::After => &self.after,
         }
     }
 }
@@ -133,6 +149,18 @@ impl<'a> Change<'a> {
             batch: indexed.batch,
             row,
             edit: None,
+        }
+    }
+
+    /// Change `row` of `indexed` with the modifications `edit`.
+    pub(crate) fn with_edit(
+        indexed: &'a IndexedBatch<'a>,
+        row: usize,
+        edit: Box<Edit<'a>>,
+    ) -> Change<'a> {
+        Change {
+            edit: Some(edit),
+            ..Change::new(indexed, row)
         }
     }
 
@@ -205,6 +233,22 @@ impl<'a> Change<'a> {
         self.edit().keys = Some(keys.into_iter().map(Into::into).collect());
     }
 
+    /// The columns of image `which` in the batch.
+    fn columns(&self, which: Which) -> &'a [wit::Column] {
+        match which {
+            Which::Before => &self.batch.before.columns,
+            Which::After => &self.batch.after.columns,
+        }
+    }
+
+    /// The name index of image `which` in the batch.
+    fn indexed_side(&self, which: Which) -> &'a NameIndex {
+        match which {
+            Which::Before => &self.indexed.before,
+            Which::After => &self.indexed.after,
+        }
+    }
+
     fn original(&self, which: Which) -> Option<Image<'a>> {
         let (images, index) = match which {
             Which::Before => (&self.batch.before, &self.indexed.before),
@@ -232,6 +276,21 @@ impl<'a> Change<'a> {
         let slot = self.slot_of(which);
         match slot {
             Slot::Original => self.original(which),
+            Slot::Overlay(over) => match self.original(which)?.repr {
+                Repr::Columns {
+                    columns,
+                    index,
+                    row,
+                } => Some(Image {
+                    repr: Repr::Overlay {
+                        columns,
+                        index,
+                        row,
+                        over,
+                    },
+                }),
+                _ => None,
+            },
             Slot::Edited(None) => None,
             Slot::Edited(Some(fields)) => Some(Image {
                 repr: Repr::Fields(fields),
@@ -394,16 +453,35 @@ impl<'a> Change<'a> {
     /// The cells of an image, listed for editing (not read, not copied).
     fn fields_mut(&mut self, which: Which) -> &mut Vec<StoredField<'a>> {
         let row = self.row;
-        let original: Vec<StoredField<'a>> = if matches!(self.slot_of(which), Slot::Original) {
-            self.original_cells(which)
+        let original: Vec<StoredField<'a>> = match self.slot_of(which) {
+            Slot::Original => self
+                .original_cells(which)
                 .map(|c| StoredField {
                     name: Cow::Borrowed(c.name.as_str()),
                     ty: ColumnType::from_wit(c.type_),
                     value: Stored::Cell(c, row),
                 })
-                .collect()
-        } else {
-            Vec::new()
+                .collect(),
+            Slot::Overlay(over) => {
+                let mut fields: Vec<StoredField<'a>> = self
+                    .original_cells(which)
+                    .map(|c| match over.iter().find(|f| f.name == c.name) {
+                        Some(f) => f.clone(),
+                        None => StoredField {
+                            name: Cow::Borrowed(c.name.as_str()),
+                            ty: ColumnType::from_wit(c.type_),
+                            value: Stored::Cell(c, row),
+                        },
+                    })
+                    .collect();
+                for f in over {
+                    if !fields.iter().any(|g| g.name == f.name) {
+                        fields.push(f.clone());
+                    }
+                }
+                fields
+            }
+            Slot::Edited(_) => Vec::new(),
         };
         let slot = self.edit().slot(which);
         if !matches!(slot, Slot::Edited(Some(_))) {
@@ -417,7 +495,7 @@ impl<'a> Change<'a> {
     }
 
     /// Writes this change into a replacement batch.
-    fn write_into(&self, out: &mut BatchWriter, table: &str) {
+    pub(crate) fn write_into(&self, out: &mut BatchWriter, table: &str) {
         let row = out.push_change(self.op(), table, self.event_time());
         let keys = out.keys_mut(row);
         if keys.is_empty() {
@@ -434,6 +512,27 @@ impl<'a> Change<'a> {
                         for column in self.original_cells(which) {
                             let ty = ColumnType::from_wit(column.type_);
                             images.copy_cell(row, &column.name, ty, column, self.row);
+                        }
+                    }
+                }
+                Slot::Overlay(over) => {
+                    images.set_present(row, true);
+                    for column in self.original_cells(which) {
+                        match over.iter().find(|f| f.name == column.name) {
+                            Some(f) => images.set(row, &f.name, f.ty, f.value.value()),
+                            None => {
+                                let ty = ColumnType::from_wit(column.type_);
+                                images.copy_cell(row, &column.name, ty, column, self.row);
+                            }
+                        }
+                    }
+                    for f in over {
+                        if self
+                            .indexed_side(which)
+                            .find(self.columns(which), &f.name, self.row)
+                            .is_none()
+                        {
+                            images.set(row, &f.name, f.ty, f.value.value());
                         }
                     }
                 }
@@ -472,6 +571,13 @@ enum Repr<'a> {
         index: &'a NameIndex,
         row: usize,
     },
+    /// The original's columns with cells set on top (see [`Slot::Overlay`]).
+    Overlay {
+        columns: &'a [wit::Column],
+        index: &'a NameIndex,
+        row: usize,
+        over: &'a [StoredField<'a>],
+    },
     Fields(&'a [StoredField<'a>]),
 }
 
@@ -500,6 +606,26 @@ impl<'a> Image<'a> {
                     value,
                 })
             }
+            Repr::Overlay {
+                columns,
+                index,
+                row,
+                over,
+            } => match over.iter().find(|f| f.name == name) {
+                Some(f) => Some(Field {
+                    name: &f.name,
+                    ty: f.ty,
+                    value: f.value.value(),
+                }),
+                None => Image {
+                    repr: Repr::Columns {
+                        columns,
+                        index,
+                        row,
+                    },
+                }
+                .field(name),
+            },
             Repr::Fields(fields) => fields.iter().find(|f| f.name == name).map(|f| Field {
                 name: &f.name,
                 ty: f.ty,
@@ -583,6 +709,43 @@ impl<'a> Iterator for Fields<'a> {
                 }
                 None
             }
+            Repr::Overlay {
+                columns,
+                index,
+                row,
+                over,
+            } => {
+                // The original's cells in order, set ones in their place...
+                while let Some(c) = columns.get(self.next) {
+                    self.next += 1;
+                    if let Some(value) = columnar::read_cell(c, row) {
+                        return Some(match over.iter().find(|f| f.name == c.name) {
+                            Some(f) => Field {
+                                name: &f.name,
+                                ty: f.ty,
+                                value: f.value.value(),
+                            },
+                            None => Field {
+                                name: &c.name,
+                                ty: ColumnType::from_wit(c.type_),
+                                value,
+                            },
+                        });
+                    }
+                }
+                // ...then the columns the overlay adds.
+                while let Some(f) = over.get(self.next - columns.len()) {
+                    self.next += 1;
+                    if index.find(columns, &f.name, row).is_none() {
+                        return Some(Field {
+                            name: &f.name,
+                            ty: f.ty,
+                            value: f.value.value(),
+                        });
+                    }
+                }
+                None
+            }
             Repr::Fields(fields) => {
                 let f = fields.get(self.next)?;
                 self.next += 1;
@@ -631,6 +794,36 @@ impl<'a> ImageMut<'_, 'a> {
     }
 
     fn put(&mut self, name: &str, ty: ColumnType, value: Stored<'a>) {
+        let which = self.which;
+        let change = &mut *self.change;
+        if matches!(change.slot_of(which), Slot::Original | Slot::Overlay(_)) {
+            // Borrow the name from the batch when the original has the column.
+            let original = change
+                .indexed_side(which)
+                .find(change.columns(which), name, change.row);
+            let slot = change.edit().slot(which);
+            if matches!(slot, Slot::Original) {
+                *slot = Slot::Overlay(Vec::with_capacity(2));
+            }
+            let Slot::Overlay(over) = slot else {
+                unreachable!("the slot was just made an overlay")
+            };
+            match over.iter_mut().find(|f| f.name == name) {
+                Some(f) => {
+                    f.ty = ty;
+                    f.value = value;
+                }
+                None => over.push(StoredField {
+                    name: match original {
+                        Some(c) => Cow::Borrowed(c.name.as_str()),
+                        None => Cow::Owned(name.to_owned()),
+                    },
+                    ty,
+                    value,
+                }),
+            }
+            return;
+        }
         let fields = self.fields();
         match fields.iter_mut().find(|f| f.name == name) {
             Some(f) => {
@@ -753,26 +946,34 @@ pub(crate) fn transform_batch<T: Transformer>(
     let mut outcomes = Vec::with_capacity(n);
     let mut routes = Vec::new();
     let mut rejected = Vec::new();
-    let mut replaced = BatchWriter::default();
+    let mut modified: Vec<Modified<'_>> = Vec::new();
     for row in 0..n {
         let mut change = Change::new(&indexed, row);
         let outcome = plugin.transform(&mut change);
-        let outcome = match outcome {
-            Outcome::Keep if change.edit.is_none() => outcome::KEEP,
-            Outcome::Keep => {
-                change.write_into(&mut replaced, change.table());
+        let code = match (outcome, change.edit.take()) {
+            (Outcome::Keep, None) => outcome::KEEP,
+            (Outcome::Keep, Some(edit)) => {
+                modified.push(Modified {
+                    row,
+                    route: None,
+                    edit,
+                });
                 outcome::REPLACE
             }
-            Outcome::Drop => outcome::DROP,
-            Outcome::Route(table) if change.edit.is_none() => {
+            (Outcome::Drop, _) => outcome::DROP,
+            (Outcome::Route(table), None) => {
                 routes.push(table);
                 outcome::ROUTE
             }
-            Outcome::Route(table) => {
-                change.write_into(&mut replaced, &table);
+            (Outcome::Route(table), Some(edit)) => {
+                modified.push(Modified {
+                    row,
+                    route: Some(table),
+                    edit,
+                });
                 outcome::REPLACE
             }
-            Outcome::Reject(reason) => {
+            (Outcome::Reject(reason), _) => {
                 rejected.push(wit::Rejection {
                     row: row as u32,
                     reason,
@@ -780,11 +981,11 @@ pub(crate) fn transform_batch<T: Transformer>(
                 outcome::REJECT
             }
         };
-        outcomes.push(outcome);
+        outcomes.push(code);
     }
     wit::Transformed {
         outcomes,
-        replaced: replaced.finish(),
+        replaced: replaced_batch(&indexed, modified),
         routes,
         rejected,
     }

@@ -4,33 +4,49 @@
 //!
 //! Run with `cargo bench -p floe-tests --bench plugins` after building the
 //! plugins. Prints numbers; asserts nothing about speed.
+//!
+//! The `mask` plugin is compared with the same masking compiled natively,
+//! two ways: the plugin's own source (`plugins/mask/src/lib.rs`) built for
+//! this machine and run through the guest SDK's batch loop on the same
+//! batches, and a mask written against the host's batches directly, as a
+//! built-in transform would be.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use floe::change::{Change, ChangeBatch, ColumnType, Value};
-use floe::plugin::{StageSettings, TransformStage};
+use floe::change::{Change, ChangeBatch, ChangeBatchBuilder, ColumnType, Which};
+use floe::plugin::{StageSettings, TransformStage, bindings as host_wit};
+use floe_guest::testing::Batch as GuestBatch;
+use floe_guest::{Config, Transformer};
 use floe_tests::{customer_changes, plugin_path, registry_with};
 use sha2::{Digest, Sha256};
 
-const BATCH: i64 = 1024;
+/// The `mask` plugin's source, compiled for this machine (its unit tests
+/// come along unused: a bench is built with `cfg(test)`).
+#[allow(dead_code, unused_imports)]
+#[path = "../../plugins/mask/src/lib.rs"]
+mod mask_plugin;
 
-fn batches(count: i64) -> Vec<Vec<Change>> {
-    (0..count)
-        .map(|b| customer_changes(b * BATCH + 1..=(b + 1) * BATCH))
-        .collect()
-}
+const BATCH: i64 = 1024;
 
 /// The allocator of the `floe` binary, so the host's allocations cost here
 /// what they cost in the service.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How many rounds each measurement is split into.
+const ROUNDS: u32 = 5;
+
 /// Runs `apply` over `batches` repeatedly for at least `min` and returns ns
 /// per change: the best of [`ROUNDS`] rounds, as this shared machine's
 /// neighbours slow some rounds down by half. Making the input and dropping
 /// the output are not timed: the pipeline has both whether or not a plugin runs.
-fn measure<I: Clone + Rows, T>(min: Duration, batches: &[I], mut apply: impl FnMut(I) -> T) -> f64 {
+fn measure<I: Clone, T>(
+    min: Duration,
+    batches: &[I],
+    rows: impl Fn(&I) -> usize,
+    mut apply: impl FnMut(I) -> T,
+) -> f64 {
     // Warm up: first calls compile lazily and fault memory in.
     for batch in batches.iter().take(2) {
         drop(black_box(apply(batch.clone())));
@@ -43,7 +59,7 @@ fn measure<I: Clone + Rows, T>(min: Duration, batches: &[I], mut apply: impl FnM
         while spent < round {
             for batch in batches {
                 let input = batch.clone();
-                changes += input.rows();
+                changes += rows(&input);
                 let started = Instant::now();
                 let output = black_box(apply(input));
                 spent += started.elapsed();
@@ -54,26 +70,6 @@ fn measure<I: Clone + Rows, T>(min: Duration, batches: &[I], mut apply: impl FnM
     }
     best
 }
-
-/// A batch of changes, of either form.
-trait Rows {
-    fn rows(&self) -> usize;
-}
-
-impl Rows for Vec<Change> {
-    fn rows(&self) -> usize {
-        self.len()
-    }
-}
-
-impl Rows for ChangeBatch {
-    fn rows(&self) -> usize {
-        self.len()
-    }
-}
-
-/// How many rounds each measurement is split into.
-const ROUNDS: u32 = 5;
 
 /// Whether the measurement `name` was asked for (`FLOE_BENCH_ONLY`, a
 /// comma-separated list of name prefixes; all when unset).
@@ -99,28 +95,92 @@ fn stage(plugin: &str, config: &[(&str, &str)]) -> (tempfile::TempDir, Transform
     )
 }
 
-/// The mask plugin's hashing, compiled natively: SHA-256 of salt ‖ encoded value, as hex.
-fn mask_natively(changes: &mut [Change], columns: &[&str], salt: &str) {
-    let mut bytes = Vec::new();
-    for change in changes {
-        for image in [change.before.as_mut(), change.after.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            for column in columns {
-                let Some(value) = image.get(column) else {
-                    continue;
-                };
-                bytes.clear();
-                value.encode_into(&mut bytes);
-                let mut hasher = Sha256::new();
-                hasher.update(salt.as_bytes());
-                hasher.update(&bytes);
-                let hashed = hex::encode(hasher.finalize());
-                image.set(*column, ColumnType::String, Some(Value::String(hashed)));
+/// A host batch as the guest SDK receives it: the same buffers, in the
+/// guest's generated types.
+fn guest_batch(batch: &ChangeBatch) -> GuestBatch {
+    use floe_guest::wit;
+    let wire = batch.wire();
+    let images = |images: &host_wit::Images| wit::Images {
+        present: images.present.clone(),
+        columns: images
+            .columns
+            .iter()
+            .map(|c| wit::Column {
+                name: c.name.clone(),
+                type_: match c.type_ {
+                    host_wit::ColumnType::Boolean => wit::ColumnType::Boolean,
+                    host_wit::ColumnType::Int => wit::ColumnType::Int,
+                    host_wit::ColumnType::Long => wit::ColumnType::Long,
+                    host_wit::ColumnType::Float => wit::ColumnType::Float,
+                    host_wit::ColumnType::Double => wit::ColumnType::Double,
+                    host_wit::ColumnType::Decimal(d) => {
+                        wit::ColumnType::Decimal(wit::DecimalType {
+                            precision: d.precision,
+                            scale: d.scale,
+                        })
+                    }
+                    host_wit::ColumnType::Date => wit::ColumnType::Date,
+                    host_wit::ColumnType::Time => wit::ColumnType::Time,
+                    host_wit::ColumnType::Timestamp => wit::ColumnType::Timestamp,
+                    host_wit::ColumnType::Timestamptz => wit::ColumnType::Timestamptz,
+                    host_wit::ColumnType::String => wit::ColumnType::String,
+                    host_wit::ColumnType::Uuid => wit::ColumnType::Uuid,
+                    host_wit::ColumnType::Binary => wit::ColumnType::Binary,
+                },
+                presence: c.presence.clone(),
+                offsets: c.offsets.clone(),
+                data: c.data.clone(),
+            })
+            .collect(),
+    };
+    GuestBatch::from_wire(wit::ChangeBatch {
+        ops: wire.ops.clone(),
+        tables: wire.tables.clone(),
+        table_keys: wire.table_keys.clone(),
+        table_index: wire.table_index.clone(),
+        event_time: wire.event_time.clone(),
+        event_time_known: wire.event_time_known.clone(),
+        before: images(&wire.before),
+        after: images(&wire.after),
+    })
+}
+
+/// Masking written against the host's batches, as a built-in transform would
+/// be: every cell copied into a new batch, the masked ones as the hex of
+/// SHA-256(salt ‖ cell bytes).
+fn mask_built_in(batch: &ChangeBatch, columns: &[&str], salt: &[u8]) -> ChangeBatch {
+    let mut out = ChangeBatchBuilder::with_capacity(batch.len());
+    for row in 0..batch.len() {
+        out.begin(
+            batch.op(row),
+            batch.table(row),
+            batch.key_columns(row),
+            &batch.position(row),
+            batch.event_time(row),
+        );
+        for which in [Which::Before, Which::After] {
+            let Some(image) = batch.images(which).row(row) else {
+                continue;
+            };
+            let target = out.image(which);
+            target.mark_present();
+            for cell in image.cells() {
+                match cell.bytes {
+                    Some(bytes) if columns.contains(&cell.name) => {
+                        let mut hasher = Sha256::new();
+                        hasher.update(salt);
+                        hasher.update(bytes);
+                        let hex = hex::encode(hasher.finalize());
+                        target.set_encoded(cell.name, ColumnType::String, Some(hex.as_bytes()));
+                    }
+                    _ => {
+                        target.set_encoded(cell.name, cell.ty, cell.bytes);
+                    }
+                }
             }
         }
     }
+    out.finish()
 }
 
 fn main() {
@@ -130,12 +190,19 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(3),
     );
-    let data = batches(8);
-    let columnar: Vec<ChangeBatch> = data
+    let rows: Vec<Vec<Change>> = (0..8)
+        .map(|b| customer_changes(b * BATCH + 1..=(b + 1) * BATCH))
+        .collect();
+    let batches: Vec<ChangeBatch> = rows
         .iter()
         .map(|b| ChangeBatch::from(b.as_slice()))
         .collect();
+    let guest_batches: Vec<GuestBatch> = batches.iter().map(guest_batch).collect();
     let mask_config = [("columns", "email,phone"), ("salt", "s3cret")];
+    let redact_config = [("columns", "email,phone"), ("mode", "redact")];
+    let config = |pairs: &[(&str, &str)]| Config::from_pairs(pairs.iter().copied());
+    let len = |b: &ChangeBatch| b.len();
+    let guest_len = |b: &GuestBatch| b.len();
     println!(
         "plugin throughput, batches of {BATCH} changes x 10 columns (ns per change, lower is better)"
     );
@@ -144,47 +211,57 @@ fn main() {
     // built by the decoder; a plugin call hands one over as it is. For
     // scale: building such a batch from owned rows.
     if wanted("build") {
-        let build = measure(min, &data, |batch| ChangeBatch::from(batch));
+        let build = measure(min, &rows, Vec::len, |batch| ChangeBatch::from(batch));
         println!(
-            "  host only: rows into a batch     {build:>9.0} ns/change  (not part of a plugin call)"
+            "  host only: rows into a batch         {build:>7.0} ns/change  (not part of a plugin call)"
         );
     }
 
     if wanted("pass") {
         let (_d, mut passthrough) = stage("passthrough", &[]);
-        let pass = measure(min, &columnar, |batch| passthrough.apply(batch));
-        println!("  pass-through, Rust plugin       {pass:>9.0} ns/change");
+        let pass = measure(min, &batches, len, |batch| passthrough.apply(batch));
+        println!("  pass-through, Rust plugin            {pass:>7.0} ns/change");
     }
 
-    let native = measure(min, &data, |mut batch| {
-        mask_natively(&mut batch, &["email", "phone"], "s3cret");
-        batch
-    });
-    println!("  mask, native Rust (no Wasm)     {native:>9.0} ns/change");
-
     if wanted("mask") {
-        let (_d, mut mask) = stage("mask", &mask_config);
-        let rust = measure(min, &columnar, |batch| mask.apply(batch));
+        let mut native = mask_plugin::Mask::init(&config(&mask_config)).expect("config");
+        let same_code = measure(min, &guest_batches, guest_len, |batch| {
+            floe_guest::testing::run_batch(&mut native, &batch)
+        });
         println!(
-            "  mask, Rust plugin               {rust:>9.0} ns/change  ({:.2}x native)",
-            rust / native
+            "  mask, its source compiled natively   {same_code:>7.0} ns/change  (through the guest SDK)"
+        );
+        let built_in = measure(min, &batches, len, |batch| {
+            mask_built_in(&batch, &["email", "phone"], b"s3cret")
+        });
+        println!(
+            "  mask, built-in over host batches     {built_in:>7.0} ns/change  (SHA-256 in hardware: SHA-NI)"
+        );
+        let (_d, mut mask) = stage("mask", &mask_config);
+        let rust = measure(min, &batches, len, |batch| mask.apply(batch));
+        println!(
+            "  mask, Rust plugin                    {rust:>7.0} ns/change  ({:.2}x the same source natively, {:.2}x built-in)",
+            rust / same_code,
+            rust / built_in
         );
     }
 
     if wanted("redact") {
-        let (_d, mut redact) = stage("mask", &[("columns", "email,phone"), ("mode", "redact")]);
-        let redacting = measure(min, &columnar, |batch| redact.apply(batch));
+        let mut native = mask_plugin::Mask::init(&config(&redact_config)).expect("config");
+        let same_code = measure(min, &guest_batches, guest_len, |batch| {
+            floe_guest::testing::run_batch(&mut native, &batch)
+        });
+        let (_d, mut redact) = stage("mask", &redact_config);
+        let redacting = measure(min, &batches, len, |batch| redact.apply(batch));
         println!(
-            "  mask mode=redact, Rust plugin   {redacting:>9.0} ns/change  (the replace path without hashing)"
+            "  mask mode=redact, Rust plugin        {redacting:>7.0} ns/change  ({:.2}x its source natively, {same_code:.0} ns)",
+            redacting / same_code
         );
     }
 
     if wanted("python") {
         let (_d, mut mask_py) = stage("mask-py", &mask_config);
-        let python = measure(min, &columnar[..2], |batch| mask_py.apply(batch));
-        println!(
-            "  mask, Python plugin             {python:>9.0} ns/change  ({:.1}x native)",
-            python / native
-        );
+        let python = measure(min, &batches[..2], len, |batch| mask_py.apply(batch));
+        println!("  mask, Python plugin                  {python:>7.0} ns/change");
     }
 }

@@ -103,17 +103,17 @@ fn mask_value(
 
 /// Lowercase hex of SHA-256(salt ‖ bytes).
 pub fn hash_hex(salt: &[u8], bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Sha256::new();
     hasher.update(salt);
     hasher.update(bytes);
     let digest = hasher.finalize();
-    let mut out = String::with_capacity(64);
+    let mut hex = Vec::with_capacity(64);
     for b in digest {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+        hex.push(HEX[(b >> 4) as usize]);
+        hex.push(HEX[(b & 15) as usize]);
     }
-    out
+    String::from_utf8(hex).expect("hex digits are ASCII")
 }
 
 impl Transformer for Mask {
