@@ -263,6 +263,49 @@ pub fn record_batch(
 /// Windows of at least this many rows build their columns on two threads.
 const PARALLEL_ROWS: usize = 10_000;
 
+/// A column of key values read back from a file, its type resolved once so
+/// that rows are encoded without a type dispatch each.
+pub enum KeyColumn<'a> {
+    /// `int` keys.
+    Int32(&'a arrow_array::Int32Array),
+    /// `long` keys.
+    Int64(&'a arrow_array::Int64Array),
+    /// `string` keys.
+    Utf8(&'a arrow_array::StringArray),
+    /// Any other type, encoded by [`encode_arrow`].
+    Other(&'a dyn Array),
+}
+
+impl<'a> KeyColumn<'a> {
+    /// The reader of `array`.
+    pub fn new(array: &'a dyn Array) -> Self {
+        match array.data_type() {
+            DataType::Int32 => KeyColumn::Int32(array.as_primitive()),
+            DataType::Int64 => KeyColumn::Int64(array.as_primitive()),
+            DataType::Utf8 => KeyColumn::Utf8(array.as_string()),
+            _ => KeyColumn::Other(array),
+        }
+    }
+
+    /// Appends row `row`'s canonical key form (as [`encode_arrow`] does);
+    /// `false` when the column's type cannot be a key.
+    #[inline]
+    pub fn encode(&self, row: usize, out: &mut Vec<u8>) -> bool {
+        match self {
+            KeyColumn::Int32(a) if a.is_valid(row) => {
+                out.extend_from_slice(&i64::from(a.value(row)).to_le_bytes())
+            }
+            KeyColumn::Int64(a) if a.is_valid(row) => {
+                out.extend_from_slice(&a.value(row).to_le_bytes())
+            }
+            KeyColumn::Utf8(a) if a.is_valid(row) => encode_bytes(a.value(row).as_bytes(), out),
+            KeyColumn::Int32(_) | KeyColumn::Int64(_) | KeyColumn::Utf8(_) => encode_null(out),
+            KeyColumn::Other(a) => return encode_arrow(*a, row, out),
+        }
+        true
+    }
+}
+
 /// Appends the canonical key form (see [`super::key`]) of `array[row]`;
 /// `false` when the column's type cannot be a key.
 pub fn encode_arrow(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> bool {
@@ -382,6 +425,9 @@ mod tests {
             let mut from_arrow = Vec::new();
             assert!(encode_arrow(batch.column(i).as_ref(), 0, &mut from_arrow));
             assert_eq!(index_key(&from_value), index_key(&from_arrow), "{value:?}");
+            let mut typed = Vec::new();
+            assert!(KeyColumn::new(batch.column(i).as_ref()).encode(0, &mut typed));
+            assert_eq!(typed, from_arrow, "{value:?}");
         }
     }
 }

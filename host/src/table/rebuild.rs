@@ -31,7 +31,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use tracing::info;
 
-use super::columns::encode_arrow;
+use super::columns::KeyColumn;
 use super::files::{DELETE_FILE_PATH_ID, DELETE_POS_ID};
 use super::index::{IndexedFile, KeyIndex, RowLocation};
 use super::key::{IndexKey, KeyHashBuilder, index_key};
@@ -216,17 +216,31 @@ pub async fn rebuild_index(
     let mut deleted: Vec<Vec<u64>> = vec![Vec::new(); data.len()];
     let mut groups: Vec<EqualityGroup> = Vec::new();
     let mut buf = Vec::with_capacity(64);
+    let delete_columns = |delete: &DeleteEntry| match &delete.equality_ids {
+        None => (
+            vec![DELETE_FILE_PATH_ID, DELETE_POS_ID],
+            vec!["file_path".to_string(), "pos".to_string()],
+        ),
+        Some(ids) => (
+            ids.clone(),
+            ids.iter()
+                .map(|id| schema.name_by_field_id(*id).unwrap_or_default().to_string())
+                .collect(),
+        ),
+    };
+    let delete_reads = read_files(
+        file_io,
+        deletes.iter().map(|d| {
+            let (ids, names) = delete_columns(d);
+            (d.path.clone(), ids, names)
+        }),
+    );
+    futures::pin_mut!(delete_reads);
     for delete in &deletes {
+        let (_, batches) = delete_reads.next().await.expect("one read per delete file");
+        let batches = batches.map_err(|e| read_err(&delete.path, e))?;
         match &delete.equality_ids {
             None => {
-                let batches = read_columns(
-                    file_io,
-                    &delete.path,
-                    &[DELETE_FILE_PATH_ID, DELETE_POS_ID],
-                    &["file_path", "pos"],
-                )
-                .await
-                .map_err(|e| read_err(&delete.path, e))?;
                 for batch in batches {
                     let (Some(paths), Some(positions)) = (
                         batch.column(0).as_string_opt::<i32>(),
@@ -237,8 +251,20 @@ pub async fn rebuild_index(
                             "not a position delete file (file_path string, pos long)".into(),
                         ));
                     };
+                    // A delete file lists its data files' rows path by path:
+                    // look a path up once per run of it.
+                    let mut last: Option<(&str, Option<(usize, i64)>)> = None;
                     for row in 0..batch.num_rows() {
-                        if let Some(&(i, seq)) = data_seq.get(paths.value(row))
+                        let path = paths.value(row);
+                        let target = match last {
+                            Some((p, target)) if p == path => target,
+                            _ => {
+                                let target = data_seq.get(path).copied();
+                                last = Some((path, target));
+                                target
+                            }
+                        };
+                        if let Some((i, seq)) = target
                             && seq <= delete.seq
                         {
                             deleted[i].push(positions.value(row) as u64);
@@ -247,14 +273,6 @@ pub async fn rebuild_index(
                 }
             }
             Some(ids) => {
-                let names: Vec<String> = ids
-                    .iter()
-                    .map(|id| schema.name_by_field_id(*id).unwrap_or_default().to_string())
-                    .collect();
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let batches = read_columns(file_io, &delete.path, ids, &names)
-                    .await
-                    .map_err(|e| read_err(&delete.path, e))?;
                 let scope = match metadata.partition_spec_by_id(delete.spec_id) {
                     Some(spec) if spec.is_unpartitioned() => None,
                     _ => Some((delete.spec_id, delete.partition.clone())),
@@ -274,15 +292,20 @@ pub async fn rebuild_index(
                     }
                 };
                 for batch in batches {
+                    let columns: Vec<KeyColumn<'_>> = batch
+                        .columns()
+                        .iter()
+                        .map(|c| KeyColumn::new(c.as_ref()))
+                        .collect();
                     for row in 0..batch.num_rows() {
                         buf.clear();
-                        for column in batch.columns() {
-                            if !encode_arrow(column.as_ref(), row, &mut buf) {
+                        for (column, array) in columns.iter().zip(batch.columns()) {
+                            if !column.encode(row, &mut buf) {
                                 return Err(read_err(
                                     &delete.path,
                                     format!(
                                         "equality delete column of type {} cannot be compared",
-                                        column.data_type()
+                                        array.data_type()
                                     ),
                                 ));
                             }
@@ -312,7 +335,6 @@ pub async fn rebuild_index(
         .iter()
         .map(|id| schema.name_by_field_id(*id).unwrap_or_default().to_string())
         .collect();
-    let read_names: Vec<&str> = read_names.iter().map(String::as_str).collect();
     let group_columns: Vec<Vec<usize>> = groups
         .iter()
         .map(|g| {
@@ -329,13 +351,11 @@ pub async fn rebuild_index(
     let position_deleted: u64 = deleted.iter().map(|d| d.len() as u64).sum();
     let mut index = KeyIndex::with_capacity(total.saturating_sub(position_deleted) as usize);
     let mut duplicates = Vec::new();
-    let reads = futures::stream::iter(data.iter().enumerate())
-        .map(|(i, d)| {
-            let ids = &read_ids;
-            let names = &read_names;
-            async move { (i, read_columns(file_io, &d.path, ids, names).await) }
-        })
-        .buffered(2);
+    let reads = read_files(
+        file_io,
+        data.iter()
+            .map(|d| (d.path.clone(), read_ids.clone(), read_names.clone())),
+    );
     futures::pin_mut!(reads);
     while let Some((i, batches)) = reads.next().await {
         let entry = &data[i];
@@ -358,6 +378,11 @@ pub async fn rebuild_index(
         let mut next_dead = 0;
         let mut pos: u64 = 0;
         for batch in batches {
+            let columns: Vec<KeyColumn<'_>> = batch
+                .columns()
+                .iter()
+                .map(|c| KeyColumn::new(c.as_ref()))
+                .collect();
             for row in 0..batch.num_rows() {
                 let here = pos;
                 pos += 1;
@@ -373,7 +398,7 @@ pub async fn rebuild_index(
                 for &g in &applicable {
                     buf.clear();
                     for &c in &group_columns[g] {
-                        encode_arrow(batch.column(c).as_ref(), row, &mut buf);
+                        columns[c].encode(row, &mut buf);
                     }
                     if groups[g]
                         .keys
@@ -389,8 +414,8 @@ pub async fn rebuild_index(
                     continue;
                 }
                 buf.clear();
-                for c in 0..key_ids.len() {
-                    if !encode_arrow(batch.column(c).as_ref(), row, &mut buf) {
+                for (c, column) in columns.iter().enumerate().take(key_ids.len()) {
+                    if !column.encode(row, &mut buf) {
                         return Err(read_err(
                             &entry.path,
                             format!(
@@ -435,6 +460,45 @@ pub async fn rebuild_index(
         duplicates,
         stats,
     })
+}
+
+/// The threads files are read and decoded on: decoding Parquet is most of a
+/// rebuild, and files are independent.
+fn readers() -> &'static tokio::runtime::Runtime {
+    static READERS: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    READERS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("floe-rebuild")
+            .enable_all()
+            .build()
+            .expect("starting the key index's reader threads")
+    })
+}
+
+/// Reads `files` (path, field ids, names; see [`read_columns`]) on the
+/// reader threads, a few at a time, yielding each file's batches in order
+/// with its position in `files`.
+fn read_files(
+    file_io: &FileIO,
+    files: impl Iterator<Item = (String, Vec<i32>, Vec<String>)>,
+) -> impl futures::Stream<Item = (usize, Result<Vec<RecordBatch>, String>)> {
+    let file_io = file_io.clone();
+    futures::stream::iter(files.enumerate())
+        .map(move |(i, (path, ids, names))| {
+            let file_io = file_io.clone();
+            let task = readers().spawn(async move {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                read_columns(&file_io, &path, &ids, &names).await
+            });
+            async move {
+                let read = task
+                    .await
+                    .unwrap_or_else(|e| Err(format!("reading failed: {e}")));
+                (i, read)
+            }
+        })
+        .buffered(3)
 }
 
 /// Reads the columns with field ids `ids` (falling back to `names` for
