@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of floe, from a fresh clone on a fresh machine: builds the
-# example plugins (Rust for wasm32-wasip2, Python with componentize-py), the
-# floe binary, then runs the Rust tests (cargo nextest, unit + end-to-end),
-# the doc tests and the Python SDK's tests. As root it installs PostgreSQL
-# (Debian's package) for the SQL catalog's PostgreSQL test, and the headers
-# librdkafka builds against when they are missing. The Kafka tests need no
-# server: they run librdkafka's mock cluster (a Kafka-protocol broker on a
-# real port) in the test process.
+# example plugins (Rust for wasm32-wasip2, Python with componentize-py) and
+# the floe binary, then runs the Rust tests (cargo nextest, unit and end to
+# end), the doc tests, the example plugins' unit tests and the Python SDK's
+# tests. As root it installs PostgreSQL (Debian's package) for the SQL
+# catalog's PostgreSQL test, and the headers librdkafka builds against when
+# they are missing. The Kafka tests need no server: they run librdkafka's
+# mock cluster (a Kafka-protocol broker on a real port) in the test process,
+# and also the standalone broker `tansu` when it is installed (FLOE_TANSU or
+# `tansu` on the PATH).
 #
 # `.ci/run` calls this script. Everything it needs it installs itself.
 set -euo pipefail
@@ -51,6 +53,18 @@ if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     export FLOE_TEST_POSTGRES=1 # now a missing server fails the test instead of skipping it
 fi
 
+step "standalone Kafka broker (tansu) for the standalone-broker test"
+if [[ -z "${FLOE_TANSU:-}" ]] && ! command -v tansu >/dev/null; then
+    if [[ "${FLOE_INSTALL_TANSU:-0}" == 1 ]]; then
+        cargo install tansu@0.6.0 --features dynostore
+    else
+        echo "tansu is not installed: that test will say it skipped (FLOE_INSTALL_TANSU=1 builds it, about 20 minutes here)" >&2
+    fi
+fi
+if [[ -n "${FLOE_TANSU:-}" ]] || command -v tansu >/dev/null; then
+    export FLOE_TEST_TANSU=1 # now a broken or missing broker fails the test instead of skipping it
+fi
+
 step "Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --release --locked --workspace --no-fail-fast
@@ -60,6 +74,9 @@ else
 fi
 step "doc tests"
 cargo test --release --locked --workspace --doc
+
+step "example plugins' own tests (natively)"
+cargo test --locked --manifest-path plugins/Cargo.toml --target-dir target
 
 step "Python SDK tests"
 .venv/bin/python -m pytest -q guest-sdk/python/tests

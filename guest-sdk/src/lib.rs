@@ -54,9 +54,12 @@
 //! ## Cost
 //!
 //! A change that the transformer does not modify is passed back as `keep`
-//! without copying anything. The first modification copies the change's
-//! cells (still borrowed); modified changes are re-encoded into the
-//! `replaced` batch, one column per distinct (name, type).
+//! without copying anything. Setting values records only the cells set on
+//! top of the original; when every modified change of a batch only set
+//! values, the `replaced` batch is built column by column and the columns
+//! nothing set are copied whole. Other edits (removed or renamed columns,
+//! removed or added images) list the change's cells, still borrowed, and are
+//! written cell by cell.
 //!
 //! ## Decoders
 //!

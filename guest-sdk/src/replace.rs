@@ -23,7 +23,7 @@ pub(crate) struct Modified<'a> {
     /// The table it was routed to, if it was.
     pub(crate) route: Option<String>,
     /// What was modified.
-    pub(crate) edit: Box<Edit<'a>>,
+    pub(crate) edit: Edit<'a>,
 }
 
 /// The replacement batch of `modified`, in order.

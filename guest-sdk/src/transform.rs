@@ -132,14 +132,16 @@ impl<'a> Edit<'a> {
 /// event time and before/after images with typed, named column access.
 ///
 /// Reading never allocates: values borrow from the batch's column buffers.
-/// The first modification copies the change's scalars (and, for an image, the
-/// image's cells, still borrowed); a change that was modified is sent to the
-/// host as a replacement, one that was not costs nothing more.
+/// The first modification copies the change's scalars; setting values keeps
+/// the set cells on top of the original image, other edits list the image's
+/// cells (still borrowed). A change that was modified is sent to the host as
+/// a replacement, one that was not costs nothing more.
 pub struct Change<'a> {
     indexed: &'a IndexedBatch<'a>,
     batch: &'a wit::ChangeBatch,
     row: usize,
-    edit: Option<Box<Edit<'a>>>,
+    /// What was modified, kept in place (no allocation per change).
+    edit: Option<Edit<'a>>,
 }
 
 impl<'a> Change<'a> {
@@ -156,7 +158,7 @@ impl<'a> Change<'a> {
     pub(crate) fn with_edit(
         indexed: &'a IndexedBatch<'a>,
         row: usize,
-        edit: Box<Edit<'a>>,
+        edit: Edit<'a>,
     ) -> Change<'a> {
         Change {
             edit: Some(edit),
@@ -206,13 +208,13 @@ impl<'a> Change<'a> {
 
     fn edit(&mut self) -> &mut Edit<'a> {
         if self.edit.is_none() {
-            self.edit = Some(Box::new(Edit {
+            self.edit = Some(Edit {
                 op: Op::from_wit(self.batch.ops[self.row]),
                 event_time: event_time(self.batch, self.row),
                 keys: None,
                 before: Slot::Original,
                 after: Slot::Original,
-            }));
+            });
         }
         self.edit.as_mut().unwrap()
     }

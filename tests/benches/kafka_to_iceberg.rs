@@ -203,6 +203,24 @@ fn peak_rss_mib(child: &Child) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// The CPU time the process has used so far (user + system, all threads).
+fn cpu_seconds(child: &Child) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the
+    // 12th and stime the 13th of them, in clock ticks of 1/100 s on Linux.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn start(config: &Path) -> Child {
     Command::new(floe_bin())
         .args(["run", "--config"])
@@ -241,87 +259,115 @@ fn main() {
         ("Rust mask", "[[tables.transforms]]\nplugin = \"mask\"\nconfig = { columns = \"email\", salt = \"s\" }".to_string()),
         ("Python mask", "[[tables.transforms]]\nplugin = \"mask-py\"\nmemory_mib = 256\nconfig = { columns = \"email\", salt = \"s\" }".to_string()),
     ];
-    for (i, (name, transforms)) in variants.iter().enumerate() {
-        let wanted = std::env::var("FLOE_BENCH_ONLY").map_or(true, |only| {
-            only.split(',')
-                .any(|prefix| name.starts_with(prefix.trim()))
-        });
-        if !wanted {
-            continue;
-        }
-        if !plugin_path_exists(name) {
-            println!("{name:>13}: skipped (plugin not built)");
-            continue;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let pipeline = format!("bench-{i}");
-        let topic = format!("{TOPIC}.{i}");
-        cluster.create_topic(&topic, PARTITIONS, 1).unwrap();
-        let port = free_port();
-        let config = config(
-            dir.path(),
-            &servers,
-            &topic,
-            &pipeline,
-            &format!("{transforms}\n[metrics]\nlisten = \"127.0.0.1:{port}\""),
-        );
-        let child = start(&config);
-        let begun = Instant::now();
-        let mut rss = 0.0_f64;
-        // The mock cluster keeps 5 MiB per partition: produce no further
-        // ahead of what floe has read than it can hold.
-        let mut rng = Lcg(42);
-        let mut keys = 0;
-        let mut bytes = 0;
-        let mut n = 0;
-        while n < events && begun.elapsed() < limit {
-            if n >= records_in(port) + AHEAD {
-                std::thread::sleep(Duration::from_millis(5));
+    let runs: usize = std::env::var("FLOE_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    // Per variant: events/s and CPU µs per event of each run.
+    let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); variants.len()];
+    for run in 0..runs {
+        for (i, (name, transforms)) in variants.iter().enumerate() {
+            let wanted = std::env::var("FLOE_BENCH_ONLY").map_or(true, |only| {
+                only.split(',')
+                    .any(|prefix| name.starts_with(prefix.trim()))
+            });
+            if !wanted {
                 continue;
             }
-            for _ in 0..1000.min(events - n) {
-                let (partition, key, value) = event(&mut rng, n, &mut keys);
-                bytes += value.len();
-                send(&producer, &topic, partition, &key, &value);
-                n += 1;
+            if !plugin_path_exists(name) {
+                println!("{name:>13}: skipped (plugin not built)");
+                continue;
             }
-            rss = rss.max(peak_rss_mib(&child));
-        }
-        producer.flush(Duration::from_secs(60)).unwrap();
-        if i == 0 {
+            let dir = tempfile::tempdir().unwrap();
+            let pipeline = format!("bench-{run}-{i}");
+            let topic = format!("{TOPIC}.{run}.{i}");
+            cluster.create_topic(&topic, PARTITIONS, 1).unwrap();
+            let port = free_port();
+            let config = config(
+                dir.path(),
+                &servers,
+                &topic,
+                &pipeline,
+                &format!("{transforms}\n[metrics]\nlisten = \"127.0.0.1:{port}\""),
+            );
+            let child = start(&config);
+            let begun = Instant::now();
+            let mut rss = 0.0_f64;
+            // The mock cluster keeps 5 MiB per partition: produce no further
+            // ahead of what floe has read than it can hold.
+            let mut rng = Lcg(42);
+            let mut keys = 0;
+            let mut bytes = 0;
+            let mut n = 0;
+            while n < events && begun.elapsed() < limit {
+                if n >= records_in(port) + AHEAD {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                for _ in 0..1000.min(events - n) {
+                    let (partition, key, value) = event(&mut rng, n, &mut keys);
+                    bytes += value.len();
+                    send(&producer, &topic, partition, &key, &value);
+                    n += 1;
+                }
+                rss = rss.max(peak_rss_mib(&child));
+            }
+            producer.flush(Duration::from_secs(60)).unwrap();
+            if i == 0 && run == 0 {
+                println!(
+                    "events: {events} of {:.0} B on average ({keys} keys, 70 % updates), {PARTITIONS} partitions",
+                    bytes as f64 / n.max(1) as f64
+                );
+            }
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                rss = rss.max(peak_rss_mib(&child));
+                let done = snapshots(dir.path(), &pipeline)
+                    .last()
+                    .is_some_and(|s| s.1 as u64 >= n);
+                if done || begun.elapsed() > limit {
+                    break;
+                }
+            }
+            let cpu = cpu_seconds(&child);
+            terminate(child);
+            let snaps = snapshots(dir.path(), &pipeline);
+            let (Some(first), Some(last)) = (snaps.first(), snaps.last()) else {
+                println!("{name:>13}: nothing committed within {limit:?}");
+                continue;
+            };
+            let seconds = (last.0 - first.0) as f64 / 1000.0;
+            let rate = (last.1 - first.1) as f64 / seconds.max(0.001);
+            let cpu_per_event = cpu * 1e6 / last.1.max(1) as f64;
+            results[i].push((rate, cpu_per_event));
             println!(
-                "events: {events} of {:.0} B on average ({keys} keys, 70 % updates), {PARTITIONS} partitions",
-                bytes as f64 / n.max(1) as f64
+                "{name:>13}: {rate:>9.0} events/s over {} events in {} snapshots ({seconds:.1} s between the first and last commit); floe used {cpu_per_event:.1} µs of CPU per event; peak RSS {rss:.0} MiB{}",
+                last.1,
+                snaps.len(),
+                if (last.1 as u64) < events {
+                    " (stopped at the time limit)"
+                } else {
+                    ""
+                }
             );
         }
-        loop {
-            std::thread::sleep(Duration::from_millis(500));
-            rss = rss.max(peak_rss_mib(&child));
-            let done = snapshots(dir.path(), &pipeline)
-                .last()
-                .is_some_and(|s| s.1 as u64 >= n);
-            if done || begun.elapsed() > limit {
-                break;
-            }
-        }
-        terminate(child);
-        let snaps = snapshots(dir.path(), &pipeline);
-        let (Some(first), Some(last)) = (snaps.first(), snaps.last()) else {
-            println!("{name:>13}: nothing committed within {limit:?}");
-            continue;
+    }
+    if runs > 1 {
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
         };
-        let seconds = (last.0 - first.0) as f64 / 1000.0;
-        let rate = (last.1 - first.1) as f64 / seconds.max(0.001);
-        println!(
-            "{name:>13}: {rate:>9.0} events/s over {} events in {} snapshots ({seconds:.1} s between the first and last commit); peak RSS {rss:.0} MiB{}",
-            last.1,
-            snaps.len(),
-            if (last.1 as u64) < events {
-                " (stopped at the time limit)"
-            } else {
-                ""
+        for ((name, _), runs) in variants.iter().zip(&results) {
+            if runs.is_empty() {
+                continue;
             }
-        );
+            println!(
+                "{name:>13}: median of {} runs {:>9.0} events/s, {:.1} µs of CPU per event",
+                runs.len(),
+                median(runs.iter().map(|r| r.0).collect()),
+                median(runs.iter().map(|r| r.1).collect()),
+            );
+        }
     }
 
     // Produce → visible: a steady producer, commits every second.

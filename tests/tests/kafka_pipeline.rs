@@ -2,9 +2,10 @@
 //! cluster in the test process), as a user runs it: a producer writes
 //! randomized CDC events to a 3-partition topic while floe is killed with
 //! SIGKILL at random moments and restarted; then brokers fail; then two
-//! processes share the partitions. Each time the table, read by PyIceberg,
-//! must equal the oracle, the DLQ must hold each poison record once, and the
-//! group's offsets must never be ahead of the table's.
+//! processes share the partitions; then the kills again on a standalone
+//! broker (`tansu`, when installed). Each time the table, read by
+//! PyIceberg, must equal the oracle, the DLQ must hold each poison record
+//! once, and the group's offsets must never be ahead of the table's.
 
 mod iceberg_common;
 mod kafka_common;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use iceberg_common::TestCatalog;
 use kafka_common::{
-    Broker, CdcStream, Floe, Lcg, PIPELINE, dead_letter_positions, generate, group_offsets,
+    Broker, CdcStream, Floe, Lcg, PIPELINE, Tansu, dead_letter_positions, generate, group_offsets,
     produce, produce_in_slices, table_offsets_of, wait_caught_up, write_config,
 };
 use serde_json::Value as Json;
@@ -23,11 +24,11 @@ const TOPIC: &str = "dbserver1.shop.accounts";
 const TABLE: &str = "shop.accounts";
 const PARTITIONS: i32 = 3;
 
-/// The checks every test ends with.
+/// The checks every test ends with (`servers`: the broker's).
 fn check(
     catalog: &TestCatalog,
     dir: &std::path::Path,
-    broker: &Broker,
+    servers: &str,
     stream: &CdcStream,
     context: &str,
 ) {
@@ -51,7 +52,7 @@ fn check(
         "{context}: the DLQ holds each poison record once"
     );
     let table = table_offsets_of(catalog, TABLE, TOPIC, PARTITIONS);
-    let group = group_offsets(&broker.servers, PIPELINE, TOPIC, PARTITIONS);
+    let group = group_offsets(servers, PIPELINE, TOPIC, PARTITIONS);
     for p in 0..PARTITIONS as usize {
         if let Some(committed) = group[p] {
             assert!(
@@ -131,7 +132,13 @@ fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
     );
     let status = floe.terminate(Duration::from_secs(30));
     assert!(status.success(), "SIGTERM ends floe with exit 0: {status}");
-    check(&catalog, dir.path(), &broker, &stream, "after 20 kills");
+    check(
+        &catalog,
+        dir.path(),
+        &broker.servers,
+        &stream,
+        "after 20 kills",
+    );
 }
 
 #[test]
@@ -188,7 +195,7 @@ fn broker_faults_lose_and_duplicate_nothing_and_floe_stays_up() {
     check(
         &catalog,
         dir.path(),
-        &broker,
+        &broker.servers,
         &stream,
         "after broker faults",
     );
@@ -234,5 +241,60 @@ fn two_processes_share_the_partitions_and_one_takes_over_from_the_other() {
         log.matches("rebalance").count() >= 3,
         "the survivor took the other's partitions over in a rebalance: {log}"
     );
-    check(&catalog, dir.path(), &broker, &stream, "after a takeover");
+    check(
+        &catalog,
+        dir.path(),
+        &broker.servers,
+        &stream,
+        "after a takeover",
+    );
+}
+
+#[test]
+fn kafka_to_iceberg_exactly_once_across_sigkills_on_a_standalone_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = Tansu::start(dir.path(), TOPIC, PARTITIONS) else {
+        assert!(
+            !Tansu::required(),
+            "FLOE_TEST_TANSU=1 but no tansu binary ($FLOE_TANSU or tansu on the PATH)"
+        );
+        println!(
+            "skipped: no standalone broker installed (cargo install tansu --features dynostore)"
+        );
+        return;
+    };
+    let catalog = TestCatalog::new(dir.path());
+    let stream = generate(0xbeef, 3000, PARTITIONS);
+    let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "");
+    let producing = produce_in_slices(
+        &broker.servers,
+        TOPIC,
+        stream.events.clone(),
+        Duration::from_millis(250),
+    );
+    let mut rng = Lcg(5);
+    for n in 0..8 {
+        let mut floe = Floe::start(&config, n);
+        std::thread::sleep(Duration::from_millis(1500 + rng.below(3000)));
+        assert!(floe.running(), "floe exited by itself: {}", floe.log_text());
+        floe.kill();
+    }
+    producing.join().unwrap();
+    let floe = Floe::start(&config, 99);
+    wait_caught_up(
+        &catalog,
+        TABLE,
+        TOPIC,
+        &stream.ends,
+        Duration::from_secs(120),
+    );
+    let status = floe.terminate(Duration::from_secs(30));
+    assert!(status.success(), "SIGTERM ends floe with exit 0: {status}");
+    check(
+        &catalog,
+        dir.path(),
+        &broker.servers,
+        &stream,
+        "after 8 kills on tansu",
+    );
 }

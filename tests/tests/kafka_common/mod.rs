@@ -47,6 +47,105 @@ impl Broker {
     }
 }
 
+/// A standalone Kafka-protocol broker: `tansu` (a Kafka-compatible broker
+/// written in Rust) with in-memory storage, as its own process on a free
+/// port. `cargo install tansu --features dynostore` builds one.
+pub struct Tansu {
+    child: Child,
+    /// `host:port` of the broker.
+    pub servers: String,
+    /// Where its log goes.
+    pub log: PathBuf,
+}
+
+impl Tansu {
+    /// The `tansu` binary: `$FLOE_TANSU`, else `tansu` on the `PATH`.
+    pub fn binary() -> Option<PathBuf> {
+        if let Some(path) = std::env::var_os("FLOE_TANSU") {
+            return Some(PathBuf::from(path));
+        }
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("tansu"))
+                .find(|candidate| candidate.is_file())
+        })
+    }
+
+    /// Whether a test must fail rather than skip without the binary
+    /// (`FLOE_TEST_TANSU=1`, set by `scripts/test.sh` once it installed one).
+    pub fn required() -> bool {
+        std::env::var("FLOE_TEST_TANSU").is_ok_and(|v| v == "1")
+    }
+
+    /// Starts the broker (logging into `dir`) and creates `topic` with
+    /// `partitions` partitions; `None` when no binary is installed.
+    pub fn start(dir: &Path, topic: &str, partitions: i32) -> Option<Tansu> {
+        let binary = Self::binary()?;
+        let port = floe_tests::free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let log = dir.join("tansu.log");
+        let child = Command::new(&binary)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        let broker = Tansu {
+            child,
+            servers: format!("127.0.0.1:{port}"),
+            log,
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "tansu did not listen within 30 s: {}",
+                std::fs::read_to_string(&broker.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        create_topic(&broker.servers, topic, partitions);
+        Some(broker)
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates `topic` with `partitions` partitions through the Kafka admin API.
+pub fn create_topic(servers: &str, topic: &str, partitions: i32) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .create()
+        .expect("admin client");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let results = runtime
+        .block_on(admin.create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        ))
+        .expect("create topics");
+    for result in results {
+        result.unwrap_or_else(|(name, error)| panic!("creating topic {name}: {error}"));
+    }
+}
+
 /// An idempotent producer for `servers`.
 pub fn producer(servers: &str) -> ThreadedProducer<DefaultProducerContext> {
     ClientConfig::new()
