@@ -203,9 +203,9 @@ fn peak_rss_mib(child: &Child) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// The CPU time the process has used so far (user + system, all threads).
-fn cpu_seconds(child: &Child) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+/// The CPU time (user + system) in a `/proc/.../stat` file, in seconds.
+fn stat_seconds(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime is the
     // 12th and stime the 13th of them, in clock ticks of 1/100 s on Linux.
     let fields: Vec<&str> = stat
@@ -219,6 +219,28 @@ fn cpu_seconds(child: &Child) -> f64 {
             .unwrap_or(f64::NAN)
     };
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The CPU time the process has used so far, in seconds: in all, and in
+/// its threads named `floe` (poll, apply, commit) and `floe-decode`
+/// (decoding and the plugins).
+fn cpu_seconds(child: &Child) -> (f64, f64, f64) {
+    let pid = child.id();
+    let total = stat_seconds(&format!("/proc/{pid}/stat"));
+    let (mut main, mut decode) = (0.0, 0.0);
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let dir = task.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            let seconds = stat_seconds(&dir.join("stat").display().to_string());
+            match comm.trim() {
+                "floe" => main += seconds,
+                "floe-decode" => decode += seconds,
+                _ => {}
+            }
+        }
+    }
+    (total, main, decode)
 }
 
 fn start(config: &Path) -> Child {
@@ -329,7 +351,7 @@ fn main() {
                     break;
                 }
             }
-            let cpu = cpu_seconds(&child);
+            let (cpu, cpu_main, cpu_decode) = cpu_seconds(&child);
             terminate(child);
             let snaps = snapshots(dir.path(), &pipeline);
             let (Some(first), Some(last)) = (snaps.first(), snaps.last()) else {
@@ -338,12 +360,15 @@ fn main() {
             };
             let seconds = (last.0 - first.0) as f64 / 1000.0;
             let rate = (last.1 - first.1) as f64 / seconds.max(0.001);
-            let cpu_per_event = cpu * 1e6 / last.1.max(1) as f64;
+            let per_event = |seconds: f64| seconds * 1e6 / last.1.max(1) as f64;
+            let cpu_per_event = per_event(cpu);
             results[i].push((rate, cpu_per_event));
             println!(
-                "{name:>13}: {rate:>9.0} events/s over {} events in {} snapshots ({seconds:.1} s between the first and last commit); floe used {cpu_per_event:.1} µs of CPU per event; peak RSS {rss:.0} MiB{}",
+                "{name:>13}: {rate:>9.0} events/s over {} events in {} snapshots ({seconds:.1} s between the first and last commit); floe used {cpu_per_event:.1} µs of CPU per event ({:.1} applying and committing, {:.1} decoding and in plugins); peak RSS {rss:.0} MiB{}",
                 last.1,
                 snaps.len(),
+                per_event(cpu_main),
+                per_event(cpu_decode),
                 if (last.1 as u64) < events {
                     " (stopped at the time limit)"
                 } else {
@@ -357,15 +382,32 @@ fn main() {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        for ((name, _), runs) in variants.iter().zip(&results) {
-            if runs.is_empty() {
+        let medians: Vec<Option<(f64, f64)>> = results
+            .iter()
+            .map(|runs| {
+                (!runs.is_empty()).then(|| {
+                    (
+                        median(runs.iter().map(|r| r.0).collect()),
+                        median(runs.iter().map(|r| r.1).collect()),
+                    )
+                })
+            })
+            .collect();
+        for (i, (name, _)) in variants.iter().enumerate() {
+            let Some((rate, cpu)) = medians[i] else {
                 continue;
-            }
+            };
+            let cost = match (i, medians[0]) {
+                (1.., Some((base_rate, base_cpu))) => format!(
+                    "; costs {:.0} % of the events/s without a transform, {:.0} % more CPU per event",
+                    (1.0 - rate / base_rate) * 100.0,
+                    (cpu / base_cpu - 1.0) * 100.0
+                ),
+                _ => String::new(),
+            };
             println!(
-                "{name:>13}: median of {} runs {:>9.0} events/s, {:.1} µs of CPU per event",
-                runs.len(),
-                median(runs.iter().map(|r| r.0).collect()),
-                median(runs.iter().map(|r| r.1).collect()),
+                "{name:>13}: median of {} runs {rate:>9.0} events/s, {cpu:.1} µs of CPU per event{cost}",
+                results[i].len(),
             );
         }
     }

@@ -576,7 +576,18 @@ impl ChangeBatch {
     /// source position. An error says what is wrong.
     pub fn from_wire(
         wire: wit::ChangeBatch,
+        position: impl FnMut(usize) -> Position,
+    ) -> Result<ChangeBatch, String> {
+        ChangeBatch::from_wire_after(wire, position, None)
+    }
+
+    /// As [`ChangeBatch::from_wire`], for a batch a plugin returned for
+    /// `input`: a column identical to one of `input`'s (a plugin hands back
+    /// the columns it did not touch) is not checked cell by cell again.
+    pub fn from_wire_after(
+        wire: wit::ChangeBatch,
         mut position: impl FnMut(usize) -> Position,
+        input: Option<&ChangeBatch>,
     ) -> Result<ChangeBatch, String> {
         let rows = wire.ops.len();
         for (name, len) in [
@@ -614,8 +625,11 @@ impl ChangeBatch {
         if let Some(bad) = wire.event_time_known.iter().find(|&&k| k > 1) {
             return Err(format!("event-time-known holds {bad}, not 0 or 1"));
         }
-        let before = check_images(&wire.before, rows).map_err(|e| format!("before images: {e}"))?;
-        let after = check_images(&wire.after, rows).map_err(|e| format!("after images: {e}"))?;
+        let known = |which: Which| input.map(|b| b.images(which).wire);
+        let before = check_images(&wire.before, rows, known(Which::Before))
+            .map_err(|e| format!("before images: {e}"))?;
+        let after = check_images(&wire.after, rows, known(Which::After))
+            .map_err(|e| format!("after images: {e}"))?;
         let mut sources: Vec<(Arc<str>, i32)> = Vec::new();
         let mut source_index = Vec::with_capacity(rows);
         let mut offsets = Vec::with_capacity(rows);
@@ -662,8 +676,13 @@ fn source_slot(sources: &mut Vec<(Arc<str>, i32)>, topic: &Arc<str>, partition: 
     (sources.len() - 1) as u32
 }
 
-/// Checks a guest's images of `rows` rows; returns their column types.
-fn check_images(images: &wit::Images, rows: usize) -> Result<Vec<ColumnType>, String> {
+/// Checks a guest's images of `rows` rows; returns their column types. A
+/// column equal to one of `known` (images already checked) is valid as it is.
+fn check_images(
+    images: &wit::Images,
+    rows: usize,
+    known: Option<&wit::Images>,
+) -> Result<Vec<ColumnType>, String> {
     if images.present.len() != rows {
         return Err(format!(
             "{} presence flags for {rows} rows",
@@ -674,10 +693,22 @@ fn check_images(images: &wit::Images, rows: usize) -> Result<Vec<ColumnType>, St
         return Err(format!("image presence flag {bad}, not 0 or 1"));
     }
     let mut types = Vec::with_capacity(images.columns.len());
-    for column in &images.columns {
+    for (i, column) in images.columns.iter().enumerate() {
         let ty =
             type_from_wit(&column.type_).map_err(|e| format!("column `{}`: {e}", column.name))?;
-        check_column(column, ty, rows)?;
+        // A column the plugin handed back as it got it is valid already.
+        let checked = known.is_some_and(|known| {
+            known.present.len() == rows
+                && known
+                    .columns
+                    .get(i)
+                    .into_iter()
+                    .chain(&known.columns)
+                    .any(|k| k == column)
+        });
+        if !checked {
+            check_column(column, ty, rows)?;
+        }
         types.push(ty);
     }
     check_distinct_cells(images)?;
@@ -1404,6 +1435,24 @@ mod tests {
             },
             "not a valid Iceberg decimal",
         );
+    }
+
+    #[test]
+    fn a_returned_batch_is_checked_except_for_columns_handed_back_unchanged() {
+        let input = ChangeBatch::from(sample());
+        let position = |row: usize| Position::new("t", 0, row as i64);
+        let same = ChangeBatch::from_wire_after(input.wire().clone(), position, Some(&input));
+        assert_eq!(same.unwrap(), input);
+        let mut edited = input.wire().clone();
+        let name = edited
+            .after
+            .columns
+            .iter_mut()
+            .find(|c| c.name == "name")
+            .unwrap();
+        name.data[0] = 0xff;
+        let error = ChangeBatch::from_wire_after(edited, position, Some(&input)).unwrap_err();
+        assert!(error.contains("not a valid string"), "{error}");
     }
 
     #[test]

@@ -191,7 +191,11 @@ fn interpret(
     let replace_rows: Vec<usize> = (0..batch.len())
         .filter(|&row| outcomes[row] == outcome::REPLACE)
         .collect();
-    let replaced = ChangeBatch::from_wire(result.replaced, |k| batch.position(replace_rows[k]))?;
+    let replaced = ChangeBatch::from_wire_after(
+        result.replaced,
+        |k| batch.position(replace_rows[k]),
+        Some(batch),
+    )?;
     // A replacement that names no table or key keeps the original's.
     let inherits = (0..replaced.len())
         .any(|k| replaced.table(k).is_empty() || replaced.key_columns(k).is_empty());
