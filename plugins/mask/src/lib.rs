@@ -104,16 +104,18 @@ fn mask_value(
 /// Lowercase hex of SHA-256(salt ‖ bytes).
 pub fn hash_hex(salt: &[u8], bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hasher = Sha256::new();
-    hasher.update(salt);
-    hasher.update(bytes);
-    let digest = hasher.finalize();
-    let mut hex = Vec::with_capacity(64);
-    for b in digest {
-        hex.push(HEX[(b >> 4) as usize]);
-        hex.push(HEX[(b & 15) as usize]);
+    let digest = Sha256::new()
+        .chain_update(salt)
+        .chain_update(bytes)
+        .finalize();
+    let mut hex = [0u8; 64];
+    for (pair, b) in hex.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
     }
-    String::from_utf8(hex).expect("hex digits are ASCII")
+    std::str::from_utf8(&hex)
+        .expect("hex digits are ASCII")
+        .to_owned()
 }
 
 impl Transformer for Mask {
