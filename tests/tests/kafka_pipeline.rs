@@ -64,28 +64,26 @@ fn check(
     }
 }
 
-#[test]
-fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = TestCatalog::new(dir.path());
-    let broker = Broker::start(1, TOPIC, PARTITIONS);
-    let stream = generate(0xcafe, 6000, PARTITIONS);
-    assert!(
-        stream.poison.len() > 100,
-        "poison records: {}",
-        stream.poison.len()
-    );
-    let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "");
-
+/// Produces `stream` to `servers` while `floe run` is killed with SIGKILL
+/// `kills` times at random moments and restarted; then one last run catches
+/// up, stops on SIGTERM, and the checks run.
+fn sigkills_while_producing(
+    dir: &std::path::Path,
+    servers: &str,
+    stream: &CdcStream,
+    kills: usize,
+) {
+    let catalog = TestCatalog::new(dir);
+    let config = write_config(dir, &catalog, servers, TOPIC, TABLE, "");
     // The producer writes in slices while floe is killed and restarted.
     let producing = produce_in_slices(
-        &broker.servers,
+        servers,
         TOPIC,
         stream.events.clone(),
         Duration::from_millis(250),
     );
     let mut rng = Lcg(11);
-    for n in 0..20 {
+    for n in 0..kills {
         let before: i64 = table_offsets_of(&catalog, TABLE, TOPIC, PARTITIONS)
             .iter()
             .flatten()
@@ -114,7 +112,7 @@ fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
     producing.join().unwrap();
     let reached = table_offsets_of(&catalog, TABLE, TOPIC, PARTITIONS);
     println!(
-        "after 20 kills the table is at {reached:?} of {:?}",
+        "after {kills} kills the table is at {reached:?} of {:?}",
         stream.ends
     );
     assert!(
@@ -134,11 +132,24 @@ fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
     assert!(status.success(), "SIGTERM ends floe with exit 0: {status}");
     check(
         &catalog,
-        dir.path(),
-        &broker.servers,
-        &stream,
-        "after 20 kills",
+        dir,
+        servers,
+        stream,
+        &format!("after {kills} kills"),
     );
+}
+
+#[test]
+fn kafka_to_iceberg_exactly_once_across_20_sigkills() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(1, TOPIC, PARTITIONS);
+    let stream = generate(0xcafe, 6000, PARTITIONS);
+    assert!(
+        stream.poison.len() > 100,
+        "poison records: {}",
+        stream.poison.len()
+    );
+    sigkills_while_producing(dir.path(), &broker.servers, &stream, 20);
 }
 
 #[test]
@@ -263,38 +274,6 @@ fn kafka_to_iceberg_exactly_once_across_sigkills_on_a_standalone_broker() {
         );
         return;
     };
-    let catalog = TestCatalog::new(dir.path());
     let stream = generate(0xbeef, 3000, PARTITIONS);
-    let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "");
-    let producing = produce_in_slices(
-        &broker.servers,
-        TOPIC,
-        stream.events.clone(),
-        Duration::from_millis(250),
-    );
-    let mut rng = Lcg(5);
-    for n in 0..8 {
-        let mut floe = Floe::start(&config, n);
-        std::thread::sleep(Duration::from_millis(1500 + rng.below(3000)));
-        assert!(floe.running(), "floe exited by itself: {}", floe.log_text());
-        floe.kill();
-    }
-    producing.join().unwrap();
-    let floe = Floe::start(&config, 99);
-    wait_caught_up(
-        &catalog,
-        TABLE,
-        TOPIC,
-        &stream.ends,
-        Duration::from_secs(120),
-    );
-    let status = floe.terminate(Duration::from_secs(30));
-    assert!(status.success(), "SIGTERM ends floe with exit 0: {status}");
-    check(
-        &catalog,
-        dir.path(),
-        &broker.servers,
-        &stream,
-        "after 8 kills on tansu",
-    );
+    sigkills_while_producing(dir.path(), &broker.servers, &stream, 8);
 }

@@ -292,18 +292,6 @@ impl<'a> ImageRef<'a> {
             })
     }
 
-    /// The cell of column `index` of the batch's images, `None` when this
-    /// image has no cell there.
-    #[inline]
-    pub fn cell_at(&self, index: usize) -> Option<Cell<'a>> {
-        let c = self.images.column(index);
-        c.cell(self.row).map(|bytes| Cell {
-            name: c.name(),
-            ty: c.ty(),
-            bytes,
-        })
-    }
-
     /// The value of column `name`: `None` when the column is absent or NULL.
     pub fn get(&self, name: &str) -> Option<Value> {
         self.cell(name).and_then(|c| c.value())
@@ -501,12 +489,6 @@ impl ChangeBatch {
         }
         wire.tables = vec![table.to_string(); keys.len()];
         wire.table_keys = keys;
-    }
-
-    /// Whether every change is for `table`.
-    pub fn all_for(&self, table: &str) -> bool {
-        self.wire.tables.iter().all(|name| name == table)
-            || (0..self.len()).all(|row| self.table(row) == table)
     }
 
     /// The changes at `rows` (in that order), copied into a batch of their own.
@@ -875,15 +857,6 @@ impl ColumnBuilder {
         self.offsets.push(self.data.len() as u32);
     }
 
-    /// Forgets rows from `rows` on.
-    fn truncate(&mut self, rows: usize) {
-        if self.presence.len() > rows {
-            self.presence.truncate(rows);
-            self.offsets.truncate(rows + 1);
-            self.data.truncate(self.offsets[rows] as usize);
-        }
-    }
-
     fn finish(mut self, rows: usize) -> wit::Column {
         self.pad_to(rows);
         wit::Column {
@@ -981,16 +954,6 @@ impl ImageBuilder {
             None => column.end_row(presence::NULL),
         }
         self
-    }
-
-    fn truncate(&mut self, rows: usize) {
-        self.present.truncate(rows);
-        for column in &mut self.columns {
-            column.truncate(rows);
-        }
-        self.columns
-            .retain(|c| c.presence.iter().any(|&p| p != presence::ABSENT));
-        self.cursor = 0;
     }
 
     fn finish(self, rows: usize) -> (wit::Images, Vec<ColumnType>) {
@@ -1161,21 +1124,6 @@ impl ChangeBatchBuilder {
                 }
             }
         }
-    }
-
-    /// Forgets the changes from row `rows` on (a record whose decoding
-    /// failed after some of its changes were written).
-    pub fn truncate(&mut self, rows: usize) {
-        if rows >= self.len() {
-            return;
-        }
-        self.ops.truncate(rows);
-        self.table_index.truncate(rows);
-        self.event_time.truncate(rows);
-        self.source_index.truncate(rows);
-        self.offsets.truncate(rows);
-        self.before.truncate(rows);
-        self.after.truncate(rows);
     }
 
     /// The batch.
@@ -1352,7 +1300,7 @@ mod tests {
     }
 
     #[test]
-    fn select_retarget_and_truncate() {
+    fn select_and_retarget() {
         let batch = ChangeBatch::from(sample());
         let picked = batch.select([2, 0]);
         assert_eq!(
@@ -1361,19 +1309,8 @@ mod tests {
         );
         let mut all = batch.clone();
         all.retarget("c");
-        assert!(all.all_for("c"));
+        assert!((0..all.len()).all(|row| all.table(row) == "c"));
         assert_eq!(all.key_columns(1), ["id".to_string()]);
-
-        let mut builder = ChangeBatchBuilder::new();
-        builder.push_change(&sample()[0]);
-        builder.push_change(&sample()[2]);
-        builder.truncate(1);
-        builder.push_change(&sample()[3]);
-        let batch = builder.finish();
-        assert_eq!(
-            batch.to_changes(),
-            vec![sample()[0].clone(), sample()[3].clone()]
-        );
     }
 
     #[test]

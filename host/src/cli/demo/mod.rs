@@ -115,6 +115,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let slices = 8;
     let per_slice = events.len().div_ceil(slices);
     let mut sent = 0;
+    // On a terminal the progress line is rewritten in place; elsewhere (a
+    // pipe, a CI log) a line is printed whenever it changes.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut last_line = String::new();
     loop {
         if sent < events.len() {
             for event in &events[sent..(sent + per_slice).min(events.len())] {
@@ -132,12 +136,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
         std::thread::sleep(Duration::from_millis(400));
         let totals = metrics.totals();
-        print!(
-            "\r  produced {sent:>6} · read {:>6} · committed {:>6} changes in {:>3} snapshots · {} to the DLQ   ",
+        let line = format!(
+            "  produced {sent:>6} · read {:>6} · committed {:>6} changes in {:>3} snapshots · {} to the DLQ",
             totals.records_in, totals.records_out, totals.snapshots, totals.dead_letters
         );
-        use std::io::Write;
-        std::io::stdout().flush().ok();
+        if terminal {
+            use std::io::Write;
+            print!("\r{line}   ");
+            std::io::stdout().flush().ok();
+        } else if line != last_line {
+            println!("{line}");
+        }
+        last_line = line;
         if pipeline_thread.is_finished() {
             break;
         }
@@ -149,7 +159,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             bail!("the pipeline did not catch up within {DEADLINE:?}");
         }
     }
-    println!();
+    if terminal {
+        println!();
+    }
     drop(producer);
     stop.stop();
     let summary = pipeline_thread
