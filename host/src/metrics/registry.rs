@@ -71,6 +71,7 @@ pub struct Metrics {
     commit_seconds: HistogramFamily<TableLabel>,
     snapshots: Family<TableLabel, Counter>,
     consumer_lag: Family<PartitionLabels, Gauge>,
+    offsets_skipped: Family<PartitionLabels, Counter>,
     dlq_records: Family<DlqLabels, Counter>,
     plugin_calls: Family<PluginLabel, Counter>,
     plugin_seconds: HistogramFamily<PluginLabel>,
@@ -149,6 +150,13 @@ impl Metrics {
             "Records between the consumer's position and the partition's end",
             consumer_lag.clone(),
         );
+        let offsets_skipped = Family::<PartitionLabels, Counter>::default();
+        registry.register(
+            "source_offsets_skipped",
+            "Offsets the broker did not deliver between two records of a partition \
+             (compaction, transaction markers, retention)",
+            offsets_skipped.clone(),
+        );
         let dlq_records = Family::<DlqLabels, Counter>::default();
         registry.register(
             "dlq_records",
@@ -212,6 +220,7 @@ impl Metrics {
             commit_seconds,
             snapshots,
             consumer_lag,
+            offsets_skipped,
             dlq_records,
             plugin_calls,
             plugin_seconds,
@@ -281,6 +290,15 @@ impl Metrics {
             partition: partition.to_string(),
         };
         self.consumer_lag.get_or_create(&labels).set(lag);
+    }
+
+    /// `n` offsets of a partition that the broker did not deliver.
+    pub fn offsets_skipped(&self, topic: &str, partition: i32, n: u64) {
+        let labels = PartitionLabels {
+            topic: topic.to_string(),
+            partition: partition.to_string(),
+        };
+        self.offsets_skipped.get_or_create(&labels).inc_by(n);
     }
 
     /// Forgets a partition's lag (it was revoked).
@@ -429,7 +447,15 @@ mod tests {
             Duration::from_millis(20),
         );
         metrics.dead_letters("db.inv.customers", "decode", 1);
+        metrics.offsets_skipped("db.inv.customers", 2, 4);
+        metrics.offsets_skipped("db.inv.customers", 2, 1);
         let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"floe_source_offsets_skipped_total{topic="db.inv.customers",partition="2"} 5"#
+            ),
+            "{text}"
+        );
         assert!(
             text.contains(r#"floe_records_in_total{topic="db.inv.customers"} 3"#),
             "{text}"

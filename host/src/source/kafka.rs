@@ -8,7 +8,12 @@
 //!
 //! Per partition, records come out in offset order and never twice: a
 //! record below the partition's next expected offset (a stale prefetch after
-//! a reposition) is dropped here.
+//! a reposition) is dropped here. A record above it means the broker did not
+//! deliver the offsets in between: legitimately (compacted away, transaction
+//! markers, deleted by retention while floe was down) or not (a broker that
+//! skips records). The table goes on from the record it got; the gap is
+//! logged (a warning when it is where the table stopped) and counted in
+//! `floe_source_offsets_skipped_total`, so a loss is never silent.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -158,11 +163,21 @@ fn pairs(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
         .collect()
 }
 
+/// Where an assigned partition's next record is expected.
+#[derive(Debug, Clone, Copy)]
+struct Expected {
+    /// The next offset; `None` for a partition read from its beginning
+    /// until its first record (wherever the broker's log now starts).
+    offset: Option<i64>,
+    /// Whether a record was read since the partition was positioned.
+    reading: bool,
+}
+
 /// A consumer-group member reading the pipeline's topics.
 pub struct KafkaSource {
     consumer: BaseConsumer<SourceContext>,
     /// Next offset expected per assigned partition.
-    next: HashMap<TopicPartition, i64>,
+    next: HashMap<TopicPartition, Expected>,
     topics: HashMap<String, Arc<str>>,
     metrics: Option<Arc<Metrics>>,
 }
@@ -259,7 +274,10 @@ impl KafkaSource {
                     break;
                 }
                 Some(Ok(message)) => {
-                    if let Some(record) = accept(&mut self.next, &mut self.topics, &message) {
+                    let metrics = self.metrics.as_deref();
+                    if let Some(record) =
+                        accept(&mut self.next, &mut self.topics, metrics, &message)
+                    {
                         polled.records.push(record);
                     }
                 }
@@ -306,7 +324,11 @@ impl KafkaSource {
                 .entry(topic.clone())
                 .or_insert_with(|| Arc::from(topic.as_str()))
                 .clone();
-            self.next.insert((interned, *partition), start.unwrap_or(0));
+            let expected = Expected {
+                offset: *start,
+                reading: false,
+            };
+            self.next.insert((interned, *partition), expected);
         }
         self.consumer
             .assign(&tpl)
@@ -347,10 +369,12 @@ impl KafkaSource {
 }
 
 /// Turns a fetched message into a record, unless it is below its
-/// partition's next expected offset or its partition is not assigned.
+/// partition's next expected offset or its partition is not assigned; a
+/// message above that offset is taken and the gap reported.
 fn accept(
-    next: &mut HashMap<TopicPartition, i64>,
+    next: &mut HashMap<TopicPartition, Expected>,
     topics: &mut HashMap<String, Arc<str>>,
+    metrics: Option<&Metrics>,
     message: &rdkafka::message::BorrowedMessage<'_>,
 ) -> Option<RawRecord> {
     let topic = match topics.get(message.topic()) {
@@ -363,11 +387,19 @@ fn accept(
     };
     let partition = message.partition();
     let offset = message.offset();
-    let next = next.get_mut(&(topic.clone(), partition))?;
-    if offset < *next {
-        return None;
+    let expected = next.get_mut(&(topic.clone(), partition))?;
+    if let Some(due) = expected.offset {
+        if offset < due {
+            return None;
+        }
+        if offset > due {
+            report_gap(&topic, partition, due..offset, expected.reading, metrics);
+        }
     }
-    *next = offset + 1;
+    *expected = Expected {
+        offset: Some(offset + 1),
+        reading: true,
+    };
     let headers = message
         .headers()
         .map(|headers| {
@@ -389,4 +421,33 @@ fn accept(
         value: message.payload().map(<[u8]>::to_vec),
         headers,
     })
+}
+
+/// Says that the broker did not deliver the offsets `missing` of a
+/// partition (`reading`: records of it were read since it was positioned).
+fn report_gap(
+    topic: &str,
+    partition: i32,
+    missing: std::ops::Range<i64>,
+    reading: bool,
+    metrics: Option<&Metrics>,
+) {
+    if let Some(metrics) = metrics {
+        metrics.offsets_skipped(topic, partition, (missing.end - missing.start) as u64);
+    }
+    let (from, to, offset) = (missing.start, missing.end - 1, missing.end);
+    if reading {
+        // Inside a stream: transaction markers and compaction make these.
+        tracing::debug!(%topic, partition, from, to, "offsets not delivered by the broker");
+    } else {
+        tracing::warn!(
+            %topic,
+            partition,
+            from,
+            to,
+            "the broker's first record is past where the tables stopped: offsets {from}..={to} \
+             were not delivered (compacted away, transaction markers, deleted by retention, \
+             or skipped by the broker) and the tables go on from {offset}"
+        );
+    }
 }
