@@ -4,6 +4,7 @@ mod demo;
 mod plugin;
 mod run;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -34,7 +35,8 @@ enum Command {
 }
 
 /// Logs to stderr, at `info` unless `-v` or `FLOE_LOG` say otherwise
-/// (`floe demo` prints its own progress and logs only warnings by default).
+/// (`floe demo` prints its own progress and logs only warnings by default);
+/// in colour only on a terminal, so a log file or journal gets plain text.
 pub fn init_logging(cli: &Cli) {
     let quiet = matches!(cli.command, Command::Demo(_));
     let default = match cli.verbose {
@@ -47,6 +49,7 @@ pub fn init_logging(cli: &Cli) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
