@@ -43,7 +43,7 @@ impl Broker {
 
     /// An idempotent producer (no duplicates, order kept per partition).
     pub fn producer(&self) -> ThreadedProducer<DefaultProducerContext> {
-        producer(&self.servers)
+        producer(&self.servers, Batching::Lingered)
     }
 }
 
@@ -146,14 +146,30 @@ pub fn create_topic(servers: &str, topic: &str, partitions: i32) {
     }
 }
 
+/// How a producer groups records into the batches a broker stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batching {
+    /// librdkafka's own batching: what a real producer does.
+    Lingered,
+    /// One record per batch, so that every offset starts a batch. tansu 0.6
+    /// answers a fetch that starts inside a batch with the batches after it
+    /// (its dynostore keeps the batches whose base offset is at or past the
+    /// fetch offset), which loses the rest of that batch for any consumer
+    /// positioned mid-batch, as floe is after every restart.
+    OneRecordPerBatch,
+}
+
 /// An idempotent producer for `servers`.
-pub fn producer(servers: &str) -> ThreadedProducer<DefaultProducerContext> {
-    ClientConfig::new()
+pub fn producer(servers: &str, batching: Batching) -> ThreadedProducer<DefaultProducerContext> {
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", servers)
         .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
-        .create()
-        .expect("producer")
+        .set("linger.ms", "5");
+    if batching == Batching::OneRecordPerBatch {
+        config.set("batch.num.messages", "1");
+    }
+    config.create().expect("producer")
 }
 
 /// One Kafka record of a CDC stream.
@@ -552,10 +568,11 @@ pub fn produce_in_slices(
     topic: &'static str,
     events: Vec<Event>,
     pause: Duration,
+    batching: Batching,
 ) -> std::thread::JoinHandle<()> {
     let servers = servers.to_string();
     std::thread::spawn(move || {
-        let producer = producer(&servers);
+        let producer = producer(&servers, batching);
         for slice in events.chunks(200) {
             produce(&producer, topic, slice);
             std::thread::sleep(pause);
