@@ -67,13 +67,26 @@ pub async fn read(catalog: &SqlCatalog, loaded: &LoadedTable) -> anyhow::Result<
     Ok(Rows { columns, rows })
 }
 
+/// The widest a cell is shown; a longer one ends in `…`.
+const CELL_WIDTH: usize = 40;
+
+/// `cell`, cut to [`CELL_WIDTH`] characters with `…` as the last when longer.
+fn clip(cell: &str) -> String {
+    if cell.chars().count() <= CELL_WIDTH {
+        return cell.to_string();
+    }
+    let mut clipped: String = cell.chars().take(CELL_WIDTH - 1).collect();
+    clipped.push('…');
+    clipped
+}
+
 /// Prints `rows`' first `limit` rows as an aligned text table.
 pub fn print(rows: &Rows, limit: usize) {
     let shown: Vec<&Vec<String>> = rows.rows.iter().take(limit).collect();
     let width = |i: usize| {
         shown
             .iter()
-            .map(|r| r.get(i).map_or(0, |c| c.chars().count().min(40)))
+            .map(|r| r.get(i).map_or(0, |c| c.chars().count().min(CELL_WIDTH)))
             .chain([rows.columns[i].len()])
             .max()
             .unwrap_or(0)
@@ -83,15 +96,28 @@ pub fn print(rows: &Rows, limit: usize) {
         let padded: Vec<String> = cells
             .iter()
             .zip(&widths)
-            .map(|(c, w)| {
-                let c: String = c.chars().take(40).collect();
-                format!("{c:<w$}")
-            })
+            .map(|(c, w)| format!("{:<w$}", clip(c)))
             .collect();
         println!("    {}", padded.join("  ").trim_end());
     };
     line(rows.columns.clone());
     for row in shown {
         line(row.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_cell_is_clipped_with_an_ellipsis_and_a_short_one_kept() {
+        let digest = "c6985989740ffd52dc193fb6e5f95538db5b439e0123456789abcdef01234567";
+        let clipped = clip(digest);
+        assert_eq!(clipped.chars().count(), CELL_WIDTH);
+        assert!(clipped.ends_with('…'));
+        assert!(digest.starts_with(clipped.trim_end_matches('…')));
+        assert_eq!(clip("apac"), "apac");
+        assert_eq!(clip(&digest[..CELL_WIDTH]), &digest[..CELL_WIDTH]);
     }
 }
