@@ -211,7 +211,7 @@ fn main() {
     // built by the decoder; a plugin call hands one over as it is. For
     // scale: building such a batch from owned rows.
     if wanted("build") {
-        let build = measure(min, &rows, Vec::len, |batch| ChangeBatch::from(batch));
+        let build = measure(min, &rows, Vec::len, ChangeBatch::from);
         println!(
             "  host only: rows into a batch         {build:>7.0} ns/change  (not part of a plugin call)"
         );

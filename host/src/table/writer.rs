@@ -635,7 +635,7 @@ impl TableWriter {
             ..Plan::default()
         };
         // (spec id, partition) → deleted (file, pos); partition → rows.
-        let mut deletes: HashMap<(i32, Struct), Vec<(Arc<str>, u32)>> = HashMap::new();
+        let mut deletes: HashMap<(i32, Struct), Vec<DeletedRow>> = HashMap::new();
         let mut rows: HashMap<Struct, Vec<(IndexKey, WindowRow)>> = HashMap::new();
         let mut delete_row = |index: &KeyIndex, at: RowLocation| {
             let file = index.file(at.file);
@@ -821,6 +821,9 @@ impl TableWriter {
         report
     }
 }
+
+/// A row a position delete removes: its data file's path and its position.
+type DeletedRow = (Arc<str>, u32);
 
 /// A planned commit: the files written and the index changes it makes.
 #[derive(Debug, Default)]
