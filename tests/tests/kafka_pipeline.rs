@@ -347,12 +347,12 @@ fn records_lost_to_retention_while_floe_was_away_are_reported_where_the_table_st
         Duration::from_secs(120),
     );
     let metrics = floe_tests::http_get(port, "/metrics").unwrap();
+    let log = floe.log_text();
     assert!(floe.terminate(Duration::from_secs(30)).success());
     assert!(
         !metrics.contains("floe_source_offsets_skipped_total{"),
         "{metrics}"
     );
-    let log = std::fs::read_to_string(dir.path().join("floe-0.log")).unwrap();
     assert!(!log.contains("not delivered"), "{log}");
 
     // While floe is away the broker trims records the table has not read.

@@ -33,6 +33,15 @@ struct PartitionLabels {
     partition: String,
 }
 
+impl PartitionLabels {
+    fn of(topic: &str, partition: i32) -> Self {
+        PartitionLabels {
+            topic: topic.to_string(),
+            partition: partition.to_string(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DlqLabels {
     topic: String,
@@ -285,28 +294,20 @@ impl Metrics {
 
     /// The consumer's lag on a partition, as librdkafka last reported it.
     pub fn consumer_lag(&self, topic: &str, partition: i32, lag: i64) {
-        let labels = PartitionLabels {
-            topic: topic.to_string(),
-            partition: partition.to_string(),
-        };
+        let labels = PartitionLabels::of(topic, partition);
         self.consumer_lag.get_or_create(&labels).set(lag);
     }
 
     /// `n` offsets of a partition that the broker did not deliver.
     pub fn offsets_skipped(&self, topic: &str, partition: i32, n: u64) {
-        let labels = PartitionLabels {
-            topic: topic.to_string(),
-            partition: partition.to_string(),
-        };
+        let labels = PartitionLabels::of(topic, partition);
         self.offsets_skipped.get_or_create(&labels).inc_by(n);
     }
 
     /// Forgets a partition's lag (it was revoked).
     pub fn forget_partition(&self, topic: &str, partition: i32) {
-        self.consumer_lag.remove(&PartitionLabels {
-            topic: topic.to_string(),
-            partition: partition.to_string(),
-        });
+        self.consumer_lag
+            .remove(&PartitionLabels::of(topic, partition));
     }
 
     /// `n` records from `topic` sent to the DLQ; `reason` is a short class
