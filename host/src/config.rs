@@ -269,6 +269,11 @@ pub struct TableConfig {
     /// where both name a column); for a table `create` makes, they are the types.
     #[serde(default)]
     pub types: BTreeMap<String, String>,
+    /// How many columns schema evolution may add to the table in one commit
+    /// window (default [`crate::table::DEFAULT_MAX_NEW_COLUMNS`]); a change
+    /// that would add more goes to the dead-letter queue and the table is
+    /// left as it was. Creating a table is not limited.
+    pub max_new_columns: Option<usize>,
     /// The decoder: `debezium` (native, the default) or a decoder plugin's name.
     #[serde(default)]
     pub decoder: Option<PluginStep>,

@@ -27,6 +27,7 @@
 //! assert_eq!(batch.position(0), position);
 //! ```
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Change, ColumnType, Field, Image, Op, Position, Value};
@@ -878,9 +879,15 @@ pub struct ImageBuilder {
     /// their layout.
     cursor: usize,
     capacity: usize,
+    /// The columns of each name, once there are [`ImageBuilder::INDEX_FROM`]
+    /// columns: finding a column by a scan would make wide images quadratic.
+    by_name: Option<HashMap<String, Vec<usize>>>,
 }
 
 impl ImageBuilder {
+    /// How many columns an image has before they are indexed by name.
+    const INDEX_FROM: usize = 64;
+
     fn begin_row(&mut self) {
         self.present.push(false);
         self.cursor = 0;
@@ -898,18 +905,39 @@ impl ImageBuilder {
         let fits = |c: &ColumnBuilder| c.ty == ty && c.name == name && c.presence.len() <= row;
         let index = match self.columns.get(self.cursor) {
             Some(c) if fits(c) => self.cursor,
-            _ => match self.columns.iter().position(fits) {
-                Some(i) => i,
-                None => {
-                    self.columns
-                        .push(ColumnBuilder::new(name, ty, row, self.capacity));
-                    self.columns.len() - 1
+            _ => {
+                let found = match &self.by_name {
+                    Some(by_name) => by_name
+                        .get(name)
+                        .and_then(|at| at.iter().copied().find(|&i| fits(&self.columns[i]))),
+                    None => self.columns.iter().position(fits),
+                };
+                match found {
+                    Some(i) => i,
+                    None => self.add_column(name, ty, row),
                 }
-            },
+            }
         };
         self.cursor = index + 1;
         let column = &mut self.columns[index];
         column.pad_to(row);
+        index
+    }
+
+    /// Adds a column whose rows before `row` are absent; returns its index.
+    fn add_column(&mut self, name: &str, ty: ColumnType, row: usize) -> usize {
+        let index = self.columns.len();
+        self.columns
+            .push(ColumnBuilder::new(name, ty, row, self.capacity));
+        if let Some(by_name) = &mut self.by_name {
+            by_name.entry(name.to_string()).or_default().push(index);
+        } else if self.columns.len() >= Self::INDEX_FROM {
+            let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, column) in self.columns.iter().enumerate() {
+                by_name.entry(column.name.clone()).or_default().push(i);
+            }
+            self.by_name = Some(by_name);
+        }
         index
     }
 

@@ -66,8 +66,12 @@
 //! base64; uuids as text. A value that cannot be converted is a
 //! [`DecodeError::InvalidValue`] naming the column and the value. Columns
 //! the table does not declare are inferred: integer → long, other number →
-//! double, string → string, boolean → boolean, null → string, object or
-//! array → string holding the JSON.
+//! double, string → string, boolean → boolean, object or array → string
+//! holding the JSON. A NULL in a column the table does not declare leaves
+//! the column out of the image: a NULL fits any column, and the column is
+//! added (typed) by its first value. The declared types are the table's
+//! as it is now: a table created or evolved by this run teaches the
+//! decoder its new columns' types as soon as they exist.
 //!
 //! **MongoDB.** `before`, `after` and `patch` are JSON strings holding
 //! MongoDB Extended JSON; their top-level fields are the columns. `$oid` →

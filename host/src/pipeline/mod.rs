@@ -13,6 +13,7 @@
 //! [`Pipeline::run_to_end`] runs a file source ([`file`]); [`Pipeline::run`]
 //! streams from Kafka until asked to stop ([`stream`]).
 
+mod column_guard;
 mod file;
 mod staging;
 mod stream;
@@ -347,6 +348,7 @@ impl Pipeline {
                 ));
             }
         }
+        run.publish_types();
         for letter in dead {
             self.bury(index, letter);
         }
@@ -409,6 +411,7 @@ impl Pipeline {
                 }
             }
             run.dead_sent = false;
+            run.publish_types();
             if let Some(report) = report {
                 log_commit(&run.name, &report, took);
                 if report.dropped {

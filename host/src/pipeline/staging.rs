@@ -20,7 +20,8 @@ use crate::metrics::Metrics;
 use crate::plugin::PluginId;
 use crate::source::RawRecord;
 
-use super::tables::TableDecoder;
+use super::column_guard::ColumnGuard;
+use super::tables::{TableDecoder, TypesMailbox};
 use crate::plugin::TransformStage;
 
 /// How many batches may wait for the writers: bounds staged memory.
@@ -34,6 +35,10 @@ pub(super) struct TableStages {
     pub decoder: TableDecoder,
     /// The table's transforms, in order.
     pub transforms: Vec<TransformStage>,
+    /// The table's column types, as the writers learn them.
+    pub types: TypesMailbox,
+    /// Refuses changes too wide for the table before they join a batch.
+    pub guard: ColumnGuard,
 }
 
 /// One topic partition's records, in offset order, and the tables fed by
@@ -210,10 +215,24 @@ fn stage_table(
     };
     match &mut table.decoder {
         TableDecoder::Debezium(decoder) => {
+            if let Some(types) = table.types.take() {
+                table.guard.learn(types.keys());
+                decoder.set_column_types(types);
+            }
             let mut changes = ChangeBatchBuilder::with_capacity(records.len());
             for record in records {
                 match decoder.decode(record) {
                     Ok(Decoded::Changes(decoded)) => {
+                        if let Some(refusal) =
+                            decoded.iter().find_map(|c| table.guard.check(c).err())
+                        {
+                            staged.rejected.push(Rejection {
+                                offset: record.offset,
+                                stage: DlqStage::Write,
+                                reason: refusal.to_string(),
+                            });
+                            continue;
+                        }
                         for change in &decoded {
                             changes.push_change_for(&table.name, change);
                         }

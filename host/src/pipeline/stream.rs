@@ -199,7 +199,9 @@ impl Pipeline {
             let refreshed: Result<(), String> = self.tables.iter_mut().try_for_each(|run| {
                 self.runtime
                     .block_on(run.writer.refresh())
-                    .map_err(|e| format!("reloading {}: {e}", run.name))
+                    .map_err(|e| format!("reloading {}: {e}", run.name))?;
+                run.publish_types();
+                Ok(())
             });
             match refreshed {
                 Ok(()) => break,

@@ -1,8 +1,10 @@
 //! The pipeline's tables at run time, and which of them take each topic.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use iceberg::spec::Schema;
 
 use crate::change::ColumnType;
 use crate::commit::Offsets;
@@ -15,6 +17,7 @@ use crate::table::schema::column_type;
 use crate::table::{TableOptions, TableWriter};
 
 use super::PipelineError;
+use super::column_guard::ColumnGuard;
 use super::staging::TableStages;
 
 /// How a table turns raw records into changes (each boxed: the two differ
@@ -22,6 +25,41 @@ use super::staging::TableStages;
 pub(super) enum TableDecoder {
     Debezium(Box<DebeziumDecoder>),
     Plugin(Box<DecodeStage>),
+}
+
+/// The column types a table's Debezium decoder types schemaless values by,
+/// passed from the writers' side (which learns them when the table is
+/// created or its schema evolves) to the staging thread (which decodes):
+/// the latest types posted are taken before the table's next records are
+/// decoded.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TypesMailbox(Arc<Mutex<Option<HashMap<String, ColumnType>>>>);
+
+impl TypesMailbox {
+    /// Leaves `types` for the decoder, replacing any it has not taken yet.
+    fn post(&self, types: HashMap<String, ColumnType>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(types);
+    }
+
+    /// The types posted since the last look, if any.
+    pub fn take(&self) -> Option<HashMap<String, ColumnType>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// The decoder's column types for a table of `schema`: the table's own,
+/// then the configured `types`, which win where both name a column.
+fn decoder_types(
+    schema: Option<&Schema>,
+    configured: &HashMap<String, ColumnType>,
+) -> HashMap<String, ColumnType> {
+    let mut types: HashMap<String, ColumnType> = schema
+        .into_iter()
+        .flat_map(|s| s.as_struct().fields().iter())
+        .filter_map(|field| Some((field.name.clone(), column_type(&field.field_type)?)))
+        .collect();
+    types.extend(configured.iter().map(|(name, ty)| (name.clone(), *ty)));
+    types
 }
 
 /// How often the same dead-letter reason is logged again.
@@ -44,6 +82,12 @@ pub(super) struct TableRun {
     pub plugins: BTreeMap<String, String>,
     /// When each distinct reason class was last logged.
     reasons_logged: HashMap<String, Instant>,
+    /// Where the decoder learns the table's column types.
+    types: TypesMailbox,
+    /// The column types the configuration declares.
+    configured_types: HashMap<String, ColumnType>,
+    /// The schema whose types the decoder was last given.
+    published: Option<Arc<Schema>>,
 }
 
 impl TableRun {
@@ -51,6 +95,26 @@ impl TableRun {
     /// (0 when its snapshots name none).
     pub fn next_offset(&self, topic: &str, partition: i32) -> i64 {
         self.writer.offsets().get(topic, partition).unwrap_or(0)
+    }
+
+    /// Tells the decoder the table's column types when the writer's schema
+    /// changed since it was last told: the table was created, evolved, or
+    /// reloaded with another writer's schema.
+    pub fn publish_types(&mut self) {
+        let current = self.writer.schema();
+        let unchanged = match (current, &self.published) {
+            (Some(now), Some(told)) => Arc::ptr_eq(now, told),
+            (None, None) => true,
+            _ => false,
+        };
+        if unchanged {
+            return;
+        }
+        self.published = current.cloned();
+        self.types.post(decoder_types(
+            current.map(Arc::as_ref),
+            &self.configured_types,
+        ));
     }
 
     /// Logs a dead letter's reason, once a minute per distinct reason (its
@@ -136,23 +200,23 @@ pub(super) fn open_table(
     options.create = table.create;
     options.partition = table.partition_by.clone();
     options.key = table.key.clone().unwrap_or_default();
+    if let Some(limit) = table.max_new_columns {
+        options.max_new_columns = limit;
+    }
+    let max_new_columns = options.max_new_columns;
     let writer = runtime
         .block_on(TableWriter::open(catalog.clone(), ident, options))
         .map_err(|e| setup(e.to_string()))?;
     let plugin_stage = |name: &str| -> Result<&Arc<PluginRegistry>, PipelineError> {
         registry.ok_or_else(|| setup(format!("plugin `{name}` needs `[plugins] dir`")))
     };
-    // Schemaless messages take the existing table's types; `types` in the
-    // configuration adds to them and wins where both name a column.
-    let mut column_types: HashMap<String, ColumnType> = HashMap::new();
-    if let Some(loaded) = writer.table() {
-        for field in loaded.metadata.current_schema().as_struct().fields() {
-            if let Some(ty) = column_type(&field.field_type) {
-                column_types.insert(field.name.clone(), ty);
-            }
-        }
-    }
-    column_types.extend(table.column_types());
+    // Schemaless messages take the table's types as it is now (updated as
+    // this run creates or evolves it); `types` in the configuration adds to
+    // them and wins where both name a column.
+    let configured_types: HashMap<String, ColumnType> = table.column_types().into_iter().collect();
+    let column_types = decoder_types(writer.schema().map(Arc::as_ref), &configured_types);
+    let mut guard = ColumnGuard::new(max_new_columns);
+    guard.learn(column_types.keys());
     let decoder = match &table.decoder {
         Some(step) if step.plugin != "debezium" => {
             let registry = plugin_stage(&step.plugin)?;
@@ -176,11 +240,15 @@ pub(super) fn open_table(
                 .map_err(|e| setup(e.to_string()))?,
         );
     }
+    let types = TypesMailbox::default();
     let stages = TableStages {
         name: table.table.clone(),
         decoder,
         transforms,
+        types: types.clone(),
+        guard,
     };
+    let writer_schema = writer.schema().cloned();
     let run = TableRun {
         name: table.table.clone(),
         writer,
@@ -190,6 +258,9 @@ pub(super) fn open_table(
         dead_sent: false,
         plugins: BTreeMap::new(),
         reasons_logged: HashMap::new(),
+        published: writer_schema,
+        types,
+        configured_types,
     };
     Ok((run, stages))
 }

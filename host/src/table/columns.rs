@@ -1,6 +1,7 @@
 //! Between change images and Arrow columns: the record batches of data files,
 //! and key forms read back from data and delete files.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -65,21 +66,41 @@ fn only(wanted: fn(ColumnType) -> bool) -> impl Fn((ColumnType, &[u8])) -> Optio
     move |(ty, b)| wanted(ty).then_some(b)
 }
 
-/// The cells of column `name` in `rows`. For each batch, the columns of that
-/// name are found once; a row takes the first of them it has a cell in.
+/// Each window batch's columns by name, found in one pass over each batch,
+/// so that building a table's columns costs the batches' widths once rather
+/// than once per table column.
+struct ColumnsByName<'a>(Vec<HashMap<&'a str, Vec<usize>>>);
+
+impl<'a> ColumnsByName<'a> {
+    fn new(images: &'a [Images]) -> Self {
+        ColumnsByName(
+            images
+                .iter()
+                .map(|batch| {
+                    let view = batch.view();
+                    let mut by_name: HashMap<&'a str, Vec<usize>> = HashMap::new();
+                    for c in 0..view.width() {
+                        by_name.entry(view.column(c).name()).or_default().push(c);
+                    }
+                    by_name
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The cells of column `name` in `rows`; a row takes the first of its
+/// batch's columns of that name it has a cell in.
 fn cells_of<'a>(
     images: &'a [Images],
+    by_name: &'a ColumnsByName<'a>,
     rows: &'a [WindowRow],
     name: &str,
 ) -> impl Iterator<Item = Cell<'a>> + Clone + 'a {
-    let columns: Vec<Vec<usize>> = images
+    let columns: Vec<&'a [usize]> = by_name
+        .0
         .iter()
-        .map(|batch| {
-            let view = batch.view();
-            (0..view.width())
-                .filter(|&c| view.column(c).name() == name)
-                .collect()
-        })
+        .map(|batch| batch.get(name).map_or(&[][..], Vec::as_slice))
         .collect();
     let columns = std::rc::Rc::new(columns);
     rows.iter().map(move |at| {
@@ -101,10 +122,11 @@ fn column(
     ty: &PrimitiveType,
     name: &str,
     images: &[Images],
+    by_name: &ColumnsByName<'_>,
     rows: &[WindowRow],
 ) -> Result<ArrayRef, ArrowError> {
     let n = rows.len();
-    let cells = cells_of(images, rows, name);
+    let cells = cells_of(images, by_name, rows, name);
     Ok(match ty {
         PrimitiveType::Boolean => {
             let mut b = BooleanBuilder::with_capacity(n);
@@ -219,6 +241,8 @@ pub fn record_batch(
     rows: &[WindowRow],
 ) -> Result<RecordBatch, ArrowError> {
     let fields = schema.as_struct().fields();
+    let by_name = ColumnsByName::new(images);
+    let by_name = &by_name;
     let build = |fields: &[iceberg::spec::NestedFieldRef]| -> Result<Vec<ArrayRef>, ArrowError> {
         fields
             .iter()
@@ -229,7 +253,7 @@ pub fn record_batch(
                         field.name
                     )));
                 };
-                column(ty, &field.name, images, rows)
+                column(ty, &field.name, images, by_name, rows)
             })
             .collect()
     };

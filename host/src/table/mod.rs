@@ -9,6 +9,7 @@
 //! start-up (see [`rebuild`]). Files: [`files`]; the commit itself:
 //! [`crate::commit::row_delta`].
 
+pub(crate) mod admission;
 pub mod columns;
 pub mod error;
 pub mod files;
@@ -22,7 +23,7 @@ pub mod writer;
 pub use error::{ChangeError, Rejected, TableError};
 pub use index::{KeyIndex, RowLocation};
 pub use rebuild::RebuildStats;
-pub use writer::{CommitReport, TableIdent, TableOptions, TableWriter};
+pub use writer::{CommitReport, DEFAULT_MAX_NEW_COLUMNS, TableIdent, TableOptions, TableWriter};
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 //! a narrower type than its column (an int into a long column) is widened
 //! when written. Anything else is a [`SchemaMismatch`] for that change.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use iceberg::spec::{NestedField, NestedFieldRef, PrimitiveType, Schema, Type};
@@ -89,6 +90,20 @@ pub enum SchemaMismatch {
     /// The image lacks a key column.
     #[error("key column `{0}` is missing or NULL")]
     MissingKey(String),
+    /// The change would add more columns than the table's limit allows.
+    #[error(
+        "the change adds {adds} columns to the table, over the limit `max_new_columns` = {limit} \
+         new columns per commit ({left} left in this one); the table was not changed \
+         (raise `max_new_columns` for this table to take it)"
+    )]
+    TooManyNewColumns {
+        /// The columns the change would add.
+        adds: usize,
+        /// The table's `max_new_columns`.
+        limit: usize,
+        /// New columns the window could still take.
+        left: usize,
+    },
 }
 
 /// Whether `found` values can be written into a `table` column without a schema change.
@@ -199,18 +214,125 @@ impl SchemaState {
             .map(|f| f.name.as_str())
     }
 
-    /// Checks columns (name and type) of a batch against the schema,
-    /// evolving it where `evolve` allows: new columns, widenings. Returns,
-    /// per column, why the table cannot take its cells (`None` when it can).
-    pub fn admit_columns<'a>(
-        &mut self,
-        columns: impl IntoIterator<Item = (&'a str, ColumnType)>,
+    /// Checks the columns of a batch (name, type, and whether any of its
+    /// cells holds a value) against the schema: per column, why the table
+    /// cannot take its values (`None` when it can), and the changes the
+    /// schema needs where `evolve` allows them (new columns, widenings), at
+    /// most one per name. A column of only NULLs fits any column, whatever
+    /// its type, and is not added when the table lacks it: a NULL says
+    /// nothing of a column's type.
+    pub fn plan_columns<'a>(
+        &self,
+        columns: impl IntoIterator<Item = (&'a str, ColumnType, bool)>,
         evolve: bool,
-    ) -> Vec<Option<SchemaMismatch>> {
-        columns
+    ) -> (Vec<Option<SchemaMismatch>>, Vec<ColumnChange>) {
+        let mut changes: Vec<ColumnChange> = Vec::new();
+        let mut planned: HashMap<&'a str, usize> = HashMap::new();
+        let verdicts = columns
             .into_iter()
-            .map(|(name, ty)| self.admit_column(name, ty, evolve).err())
-            .collect()
+            .map(|(name, ty, valued)| {
+                if !valued {
+                    return None;
+                }
+                let current = match planned.get(name) {
+                    Some(&at) => Some((changes[at].id, changes[at].ty)),
+                    None => match self.schema.field_by_name(name) {
+                        Some(field) => match column_type(&field.field_type) {
+                            Some(table_ty) => Some((Some(field.id), table_ty)),
+                            None => {
+                                return Some(SchemaMismatch::Type {
+                                    column: name.to_string(),
+                                    table: field.field_type.to_string(),
+                                    found: ty,
+                                });
+                            }
+                        },
+                        None => None,
+                    },
+                };
+                let Some((id, table_ty)) = current else {
+                    if !evolve {
+                        return Some(SchemaMismatch::Unknown(name.to_string()));
+                    }
+                    planned.insert(name, changes.len());
+                    changes.push(ColumnChange {
+                        name: name.to_string(),
+                        id: None,
+                        ty,
+                    });
+                    return None;
+                };
+                if fits_as_is(table_ty, ty) {
+                    return None;
+                }
+                match widened(table_ty, ty) {
+                    Some(wide) if evolve => {
+                        match planned.get(name) {
+                            Some(&at) => changes[at].ty = wide,
+                            None => {
+                                planned.insert(name, changes.len());
+                                changes.push(ColumnChange {
+                                    name: name.to_string(),
+                                    id,
+                                    ty: wide,
+                                });
+                            }
+                        }
+                        None
+                    }
+                    _ => Some(SchemaMismatch::Type {
+                        column: name.to_string(),
+                        table: table_ty.to_string(),
+                        found: ty,
+                    }),
+                }
+            })
+            .collect();
+        (verdicts, changes)
+    }
+
+    /// Makes the planned changes (see [`SchemaState::plan_columns`]) in one
+    /// new schema, however many there are: new columns are optional, with
+    /// ids above the table's last.
+    pub fn evolve(&mut self, changes: &[ColumnChange]) -> Result<(), SchemaMismatch> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let widen: HashMap<i32, ColumnType> =
+            changes.iter().filter_map(|c| Some((c.id?, c.ty))).collect();
+        let mut fields: Vec<NestedFieldRef> = self
+            .schema
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| match widen.get(&f.id) {
+                Some(&wide) => {
+                    let mut f = (**f).clone();
+                    f.field_type = Box::new(Type::Primitive(iceberg_type(wide)));
+                    Arc::new(f)
+                }
+                None => f.clone(),
+            })
+            .collect();
+        let mut last_column_id = self.last_column_id;
+        for added in changes.iter().filter(|c| c.id.is_none()) {
+            last_column_id += 1;
+            fields.push(Arc::new(NestedField::optional(
+                last_column_id,
+                &added.name,
+                Type::Primitive(iceberg_type(added.ty)),
+            )));
+        }
+        let schema = Schema::builder()
+            .with_schema_id(self.schema.schema_id())
+            .with_fields(fields)
+            .with_identifier_field_ids(self.schema.identifier_field_ids())
+            .build()
+            .map_err(|e| SchemaMismatch::Unknown(e.to_string()))?;
+        self.last_column_id = last_column_id;
+        self.schema = Arc::new(schema);
+        self.evolved = true;
+        Ok(())
     }
 
     /// Checks `image` against the schema, evolving it where `evolve`
@@ -222,9 +344,14 @@ impl SchemaState {
         evolve: bool,
         partial: bool,
     ) -> Result<(), SchemaMismatch> {
-        for cell in image.cells() {
-            self.admit_column(cell.name, cell.ty, evolve)?;
+        let (verdicts, changes) = self.plan_columns(
+            image.cells().map(|c| (c.name, c.ty, c.bytes.is_some())),
+            evolve,
+        );
+        if let Some(refusal) = verdicts.into_iter().flatten().next() {
+            return Err(refusal);
         }
+        self.evolve(&changes)?;
         if !partial
             && let Some(missing) = self
                 .required()
@@ -234,74 +361,24 @@ impl SchemaState {
         }
         Ok(())
     }
+}
 
-    /// Checks one column, evolving the schema when it needs and may.
-    fn admit_column(
-        &mut self,
-        name: &str,
-        ty: ColumnType,
-        evolve: bool,
-    ) -> Result<(), SchemaMismatch> {
-        let (id, wide) = match self.schema.field_by_name(name) {
-            Some(existing) => {
-                let Some(table_ty) = column_type(&existing.field_type) else {
-                    return Err(SchemaMismatch::Type {
-                        column: name.to_string(),
-                        table: existing.field_type.to_string(),
-                        found: ty,
-                    });
-                };
-                if fits_as_is(table_ty, ty) {
-                    return Ok(());
-                }
-                match widened(table_ty, ty) {
-                    Some(wide) if evolve => (Some(existing.id), wide),
-                    _ => {
-                        return Err(SchemaMismatch::Type {
-                            column: name.to_string(),
-                            table: table_ty.to_string(),
-                            found: ty,
-                        });
-                    }
-                }
-            }
-            None if evolve => (None, ty),
-            None => return Err(SchemaMismatch::Unknown(name.to_string())),
-        };
-        let mut fields: Vec<NestedFieldRef> = self
-            .schema
-            .as_struct()
-            .fields()
-            .iter()
-            .map(|f| {
-                if Some(f.id) == id {
-                    let mut f = (**f).clone();
-                    f.field_type = Box::new(Type::Primitive(iceberg_type(wide)));
-                    Arc::new(f)
-                } else {
-                    f.clone()
-                }
-            })
-            .collect();
-        if id.is_none() {
-            fields.push(Arc::new(NestedField::optional(
-                self.last_column_id + 1,
-                name,
-                Type::Primitive(iceberg_type(wide)),
-            )));
-        }
-        let schema = Schema::builder()
-            .with_schema_id(self.schema.schema_id())
-            .with_fields(fields)
-            .with_identifier_field_ids(self.schema.identifier_field_ids())
-            .build()
-            .map_err(|e| SchemaMismatch::Unknown(e.to_string()))?;
-        if id.is_none() {
-            self.last_column_id += 1;
-        }
-        self.schema = Arc::new(schema);
-        self.evolved = true;
-        Ok(())
+/// A change a column needs of the schema: widening the column `id`, or
+/// adding a column (`id` is `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnChange {
+    /// The column.
+    pub name: String,
+    /// The column's id when it exists (a widening).
+    pub id: Option<i32>,
+    /// Its type after the change.
+    pub ty: ColumnType,
+}
+
+impl ColumnChange {
+    /// Whether the change adds a column.
+    pub fn adds(&self) -> bool {
+        self.id.is_none()
     }
 }
 
@@ -385,9 +462,9 @@ mod tests {
                     precision: 9,
                     scale: 2,
                 },
-                None,
+                Some(Value::Decimal(1)),
             ),
-            ("extra", ColumnType::String, None),
+            ("extra", ColumnType::String, Some(Value::String("e".into()))),
         ]);
         assert!(admit(&mut state, &wider, false, false).is_err());
         admit(&mut state, &wider, true, false).unwrap();
@@ -413,10 +490,18 @@ mod tests {
                     precision: 12,
                     scale: 3,
                 },
-                None,
+                Some(Value::Decimal(1)),
             ),
         ]);
         assert!(admit(&mut state, &scale, true, false).is_err());
+        // NULLs fit any column and add none, whatever their type.
+        let nulls = image(&[
+            ("id", ColumnType::Long, Some(Value::Long(1))),
+            ("n", ColumnType::String, None),
+            ("unseen", ColumnType::String, None),
+        ]);
+        admit(&mut state, &nulls, true, false).unwrap();
+        assert!(state.schema().field_by_name("unseen").is_none());
         let missing = image(&[("n", ColumnType::Long, Some(Value::Long(1)))]);
         assert!(matches!(
             admit(&mut state, &missing, true, false),

@@ -8,6 +8,7 @@ use iceberg::spec::{SchemaRef, Struct};
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
+use super::admission::{ColumnBudget, SideColumns, admit_side, columns_named};
 use super::columns::{WindowRow, record_batch};
 use super::error::{ChangeError, Rejected, TableError};
 use super::files::{partition_dir, write_data_file, write_position_delete_file};
@@ -16,7 +17,7 @@ use super::key::{IndexKey, KeyHashBuilder, encode_cell, index_key};
 use super::partition::{Partitioner, partition_spec};
 use super::rebuild::{RebuildStats, key_field_ids, rebuild_index};
 use super::schema::{SchemaMismatch, SchemaState, new_table_schema};
-use crate::change::{ChangeBatch, ImageColumns, ImageRef, Images, Op, Which};
+use crate::change::{ChangeBatch, ImageRef, Images, Op, Which};
 use crate::commit::catalog::table_name;
 use crate::commit::offsets::table_offsets;
 use crate::commit::{CatalogError, LoadedTable, Offsets, RowDelta, SqlCatalog, commit_row_delta};
@@ -42,7 +43,14 @@ pub struct TableOptions {
     pub properties: HashMap<String, String>,
     /// Commit attempts before giving up on compare-and-swap conflicts.
     pub max_attempts: usize,
+    /// How many columns schema evolution may add to the table in one commit
+    /// window; a change that would add more goes to the dead-letter queue
+    /// and the table is left as it was. Creating a table is not limited.
+    pub max_new_columns: usize,
 }
+
+/// The default of [`TableOptions::max_new_columns`].
+pub const DEFAULT_MAX_NEW_COLUMNS: usize = 200;
 
 impl TableOptions {
     /// Options for `pipeline`: no creation, evolution on, five attempts.
@@ -55,6 +63,7 @@ impl TableOptions {
             key: Vec::new(),
             properties: HashMap::new(),
             max_attempts: 5,
+            max_new_columns: DEFAULT_MAX_NEW_COLUMNS,
         }
     }
 }
@@ -106,6 +115,8 @@ struct Pending {
     first: Offsets,
     /// Next offset per partition (last applied + 1).
     next: Offsets,
+    /// Columns schema evolution added in this window.
+    columns_added: usize,
 }
 
 impl Pending {
@@ -117,31 +128,6 @@ impl Pending {
     fn image(&self, at: WindowRow) -> Option<ImageRef<'_>> {
         self.images[at.batch as usize].view().row(at.row as usize)
     }
-}
-
-/// What applying a batch learns once about one side (before or after) of
-/// its images: the columns the table's schema refuses, and where the
-/// required and key columns are.
-#[derive(Debug, Default)]
-struct SideColumns {
-    /// Columns the table cannot take, with why.
-    refused: Vec<(usize, SchemaMismatch)>,
-    /// Each required column's name and its columns in the batch.
-    required: Vec<(String, Vec<usize>)>,
-}
-
-/// The columns of `images` named `name`.
-fn columns_named(images: ImageColumns<'_>, name: &str) -> Vec<usize> {
-    (0..images.width())
-        .filter(|&c| images.column(c).name() == name)
-        .collect()
-}
-
-/// Whether row `row` has a value (not NULL) in one of `columns`.
-fn has_value(images: ImageColumns<'_>, columns: &[usize], row: usize) -> bool {
-    columns
-        .iter()
-        .any(|&c| matches!(images.column(c).cell(row), Some(Some(_))))
 }
 
 /// Writes one Iceberg table.
@@ -257,6 +243,13 @@ impl TableWriter {
     /// The table as last loaded or committed (`None` before it is created).
     pub fn table(&self) -> Option<&LoadedTable> {
         self.table.as_ref()
+    }
+
+    /// The schema changes are checked against: the table's, evolved by the
+    /// window; before the table exists, the one it will be created with
+    /// (`None` until the first change).
+    pub fn schema(&self) -> Option<&SchemaRef> {
+        self.schema.as_ref().map(SchemaState::schema)
     }
 
     /// The key columns, in index order (empty while unknown).
@@ -394,35 +387,19 @@ impl TableWriter {
         }
         let state = self.schema.as_mut().expect("schema set above");
         let side = applying.sides[which as usize].get_or_insert_with(|| {
-            let refused = state
-                .admit_columns(
-                    images.columns().map(|c| (c.name(), c.ty())),
-                    self.options.evolve,
-                )
-                .into_iter()
-                .enumerate()
-                .filter_map(|(c, refusal)| refusal.map(|r| (c, r)))
-                .collect();
-            let required = state
-                .required()
-                .map(|name| (name.to_string(), columns_named(images, name)))
-                .collect();
-            SideColumns { refused, required }
+            let mut budget = ColumnBudget {
+                limit: self.options.max_new_columns,
+                added: self.pending.columns_added,
+            };
+            let side = admit_side(state, images, self.options.evolve, &mut budget);
+            self.pending.columns_added = budget.added;
+            side
         });
-        if let Some((_, refusal)) = side
-            .refused
-            .iter()
-            .find(|(c, _)| images.column(*c).has(row))
-        {
+        if let Some(refusal) = side.refusal(images, row) {
             return Err(refusal.clone().into());
         }
-        if !is_delete
-            && let Some((name, _)) = side
-                .required
-                .iter()
-                .find(|(_, columns)| !has_value(images, columns, row))
-        {
-            return Err(SchemaMismatch::Required(name.clone()).into());
+        if !is_delete && let Some(name) = side.missing_required(images, row) {
+            return Err(SchemaMismatch::Required(name.to_string()).into());
         }
         let key = applying.key(which, &self.key_names, row, &mut self.buf)?;
         if op == Op::Update

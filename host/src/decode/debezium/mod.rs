@@ -115,11 +115,7 @@ impl DebeziumDecoder {
             settings: Settings {
                 table: config.table,
                 key: config.key,
-                types: config
-                    .column_types
-                    .into_iter()
-                    .map(|(name, ty)| (name.into_boxed_str(), ty))
-                    .collect(),
+                types: type_map(config.column_types),
                 numeric: config.numeric_time,
                 width: Cell::new(16),
                 names: NameCache::default(),
@@ -140,6 +136,17 @@ impl DebeziumDecoder {
             Err(_) => self.stats.errors += 1,
         }
         result
+    }
+
+    /// Replaces the target table's column types (see
+    /// [`DebeziumConfig::column_types`]): the table was created or its
+    /// schema evolved since the decoder was made, and schemaless values must
+    /// be typed by the table as it is now. Parsed schemas are dropped, since
+    /// the types give VariableScaleDecimal columns their scale.
+    pub fn set_column_types(&mut self, column_types: HashMap<String, ColumnType>) {
+        self.settings.types = type_map(column_types);
+        self.cache = SchemaCache::new(SCHEMA_CACHE_CAPACITY);
+        self.last_schema = None;
     }
 
     /// What this decoder has seen so far.
@@ -223,8 +230,67 @@ impl DebeziumDecoder {
     }
 }
 
+/// Column types in the form decoding looks them up.
+fn type_map(column_types: HashMap<String, ColumnType>) -> TypeMap {
+    column_types
+        .into_iter()
+        .map(|(name, ty)| (name.into_boxed_str(), ty))
+        .collect()
+}
+
 impl Decoder for DebeziumDecoder {
     fn decode(&mut self, record: &RawRecord) -> Result<Decoded, DecodeError> {
         DebeziumDecoder::decode(self, record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::{Change, Value};
+
+    fn record(value: &str) -> RawRecord {
+        RawRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset: 0,
+            timestamp: None,
+            key: Some(br#"{"id": 1}"#.to_vec()),
+            value: Some(value.as_bytes().to_vec()),
+            headers: Vec::new(),
+        }
+    }
+
+    fn decode_one(decoder: &mut DebeziumDecoder, value: &str) -> Change {
+        match decoder.decode(&record(value)).unwrap() {
+            Decoded::Changes(mut changes) => changes.remove(0),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn schemaless_nulls_are_typed_by_the_table_as_it_is_now() {
+        let mut decoder = DebeziumDecoder::new(DebeziumConfig::default());
+        let value =
+            r#"{"op":"c","before":null,"after":{"id":1,"active":null,"score":2},"source":{}}"#;
+        let change = decode_one(&mut decoder, value);
+        let after = change.after.as_ref().unwrap();
+        // Undeclared and NULL: left out, not typed as a string.
+        assert!(after.field("active").is_none(), "{after:?}");
+        assert_eq!(after.field("score").unwrap().ty, ColumnType::Long);
+        // The table is created or evolves: the decoder learns its types.
+        decoder.set_column_types(HashMap::from([
+            ("active".to_string(), ColumnType::Boolean),
+            ("score".to_string(), ColumnType::Double),
+        ]));
+        let change = decode_one(&mut decoder, value);
+        let after = change.after.as_ref().unwrap();
+        let active = after.field("active").unwrap();
+        assert_eq!((active.ty, &active.value), (ColumnType::Boolean, &None));
+        let score = after.field("score").unwrap();
+        assert_eq!(
+            (score.ty, &score.value),
+            (ColumnType::Double, &Some(Value::Double(2.0)))
+        );
     }
 }

@@ -95,6 +95,9 @@ pub(crate) fn image_of(
     let mut fields = Vec::with_capacity(entries.len());
     let mut seen = NameSet::default();
     for (name, raw) in entries {
+        if raw.get() == "null" && ctx.is_undeclared_null(name, &Token::Null) {
+            continue;
+        }
         let (ty, value) = field_value(image, name, raw, ctx)?;
         push_field(&mut fields, &mut seen, name.as_ref().into(), ty, value);
     }

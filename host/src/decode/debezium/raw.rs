@@ -9,9 +9,12 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+
+use crate::change::Field;
 
 /// The `(name, raw value)` pairs of a JSON object, in document order.
 pub(crate) type Entries<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
@@ -285,17 +288,25 @@ impl Hasher for FastHasher {
 /// A `HashMap` with [`FastHasher`].
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
-/// Tells whether a column name was seen before in one image, cheaply: a
+/// Finds an earlier column of the same name in one image, cheaply: a
 /// 256-bit filter on a hash of the name's length and end bytes first, and a
-/// scan of the earlier names only when the filter says maybe.
+/// scan of the earlier names only when the filter says maybe. Past
+/// [`NameSet::EXACT_FROM`] names (where the filter fills up and every scan
+/// would make a wide image quadratic) an exact index of names takes over.
 #[derive(Default)]
-pub(crate) struct NameSet([u64; 4]);
+pub(crate) struct NameSet {
+    filter: [u64; 4],
+    exact: Option<FastMap<Arc<str>, usize>>,
+}
 
 impl NameSet {
+    /// How many names an image has before the exact index takes over.
+    const EXACT_FROM: usize = 64;
+
     /// Records `name`; returns whether it may have been seen before (then
     /// the caller scans).
     #[inline]
-    pub(crate) fn insert(&mut self, name: &str) -> bool {
+    fn insert(&mut self, name: &str) -> bool {
         let bytes = name.as_bytes();
         let (first, last) = match bytes {
             [] => (0, 0),
@@ -308,9 +319,40 @@ impl NameSet {
             .wrapping_add(u32::from(last).wrapping_mul(0xc2b2_ae35));
         let bit = (hash >> 24) as usize;
         let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-        let seen = self.0[word] & mask != 0;
-        self.0[word] |= mask;
+        let seen = self.filter[word] & mask != 0;
+        self.filter[word] |= mask;
         seen
+    }
+
+    /// The index in `fields` (the image's fields so far, each recorded
+    /// here) of the field named `name`; `None` when there is none, and then
+    /// `name` is recorded as the next field's.
+    #[inline]
+    pub(crate) fn position(&mut self, fields: &[Field], name: &Arc<str>) -> Option<usize> {
+        if let Some(exact) = &mut self.exact {
+            return match exact.get(name) {
+                Some(&at) => Some(at),
+                None => {
+                    exact.insert(name.clone(), fields.len());
+                    None
+                }
+            };
+        }
+        if fields.len() >= Self::EXACT_FROM {
+            let mut exact: FastMap<Arc<str>, usize> = fields
+                .iter()
+                .enumerate()
+                .map(|(at, f)| (f.name.clone(), at))
+                .collect();
+            exact.insert(name.clone(), fields.len());
+            self.exact = Some(exact);
+            return fields.iter().position(|f| f.name == *name);
+        }
+        if self.insert(name) {
+            fields.iter().position(|f| f.name == *name)
+        } else {
+            None
+        }
     }
 }
 
@@ -363,5 +405,24 @@ mod tests {
         let mut set = NameSet::default();
         assert!(!set.insert("id"));
         assert!(set.insert("id"));
+    }
+
+    #[test]
+    fn name_set_finds_repeats_in_wide_images() {
+        let mut set = NameSet::default();
+        let mut fields: Vec<Field> = Vec::new();
+        for i in 0..1_000 {
+            let name: Arc<str> = Arc::from(format!("c{i}"));
+            assert_eq!(set.position(&fields, &name), None, "{name} is new");
+            fields.push(Field {
+                name,
+                ty: crate::change::ColumnType::Long,
+                value: None,
+            });
+        }
+        for i in [0, 63, 64, 65, 999] {
+            let name: Arc<str> = Arc::from(format!("c{i}"));
+            assert_eq!(set.position(&fields, &name), Some(i), "c{i} repeats");
+        }
     }
 }

@@ -63,6 +63,16 @@ impl NameCache {
 }
 
 impl Context<'_> {
+    /// Whether `token` is a NULL in a column the table does not declare:
+    /// such a column is left out of the image rather than typed. A NULL
+    /// fits any column, and a column's type is only known from a value: an
+    /// undeclared column first seen as NULL must not make the table create
+    /// it (or the decoder type it) as a string.
+    #[inline]
+    pub(crate) fn is_undeclared_null(&self, name: &str, token: &Token) -> bool {
+        *token == Token::Null && (self.types.is_empty() || !self.types.contains_key(name))
+    }
+
     /// The type and value of column `name` holding `token`, without a schema.
     #[inline]
     pub(crate) fn schemaless(
@@ -90,7 +100,8 @@ impl Context<'_> {
 
 /// The inferred type and value of an undeclared column: integer → long,
 /// other number → double, string → string, boolean → boolean, null →
-/// string, object or array → string holding the JSON.
+/// string (images leave such a NULL out; see
+/// [`Context::is_undeclared_null`]), object or array → string holding the JSON.
 fn inferred(token: &Token) -> (ColumnType, Option<Value>) {
     match token {
         Token::Null => (ColumnType::String, None),
@@ -182,6 +193,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     };
                 (column.ty, value)
             }
+            None if self.ctx.is_undeclared_null(name, &token) => return Ok(()),
             None => self.ctx.schemaless(self.image, name, &token)?,
         };
         let name = match self.ctx.names {
@@ -229,9 +241,8 @@ pub(crate) fn push_field(
     ty: ColumnType,
     value: Option<Value>,
 ) {
-    if seen.insert(&name)
-        && let Some(field) = fields.iter_mut().find(|f| f.name == name)
-    {
+    if let Some(at) = seen.position(fields, &name) {
+        let field = &mut fields[at];
         field.ty = ty;
         field.value = value;
         return;
@@ -381,12 +392,12 @@ mod tests {
         let entries = raw::entries(text).unwrap();
         let image = image_from_entries("after", &entries, Some(&schema.top), &ctx, true).unwrap();
         let names: Vec<&str> = image.fields().iter().map(|f| &*f.name).collect();
-        assert_eq!(names, ["ts", "d", "n", "x", "f"]);
+        // `x` is NULL and undeclared: left out until a value types it.
+        assert_eq!(names, ["ts", "d", "n", "f"]);
         assert_eq!(image.get("ts"), Some(&Value::Timestamp(1_000_000)));
         assert_eq!(image.get("d"), Some(&Value::Date(19_723)));
         assert_eq!(image.get("n"), Some(&Value::Long(6)), "last repeat wins");
-        assert_eq!(image.field("x").unwrap().ty, ColumnType::String);
-        assert_eq!(image.get("x"), None);
+        assert!(image.field("x").is_none());
         assert_eq!(image.get("f"), Some(&Value::Double(1.5)));
 
         let bad = raw::entries(r#"{"d": "01/02/2024"}"#).unwrap();
