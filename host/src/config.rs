@@ -738,7 +738,11 @@ table = "inventory.orders"
     #[test]
     fn numeric_time_per_table_and_column() {
         let config = PipelineConfig::parse(EXAMPLE).unwrap();
-        assert_eq!(config.tables[0].numeric_time, NumericTime::Auto, "the default");
+        assert_eq!(
+            config.tables[0].numeric_time,
+            NumericTime::Auto,
+            "the default"
+        );
         assert!(config.tables[0].numeric_time_columns.is_empty());
         let text = EXAMPLE.replace(
             "create = true",

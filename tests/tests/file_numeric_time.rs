@@ -19,12 +19,12 @@ const TABLE: &str = "shop.events";
 /// `created_at` of rows 1–6, in microseconds, and whether it is in the
 /// ambiguous band (`|v| < 253,402,300,800,000`).
 const CREATED_AT: [(i64, bool); 6] = [
-    (1, true),                          // 1970-01-01T00:00:00.000001
-    (49_944_000_123_456, true),         // 1971-08-02T01:20:00.123456
-    (1_700_000_000_123_456, false),     // 2023-11-14T22:13:20.123456
-    (94_694_400_000_000, true),         // 1973-01-01
-    (-31_536_000_000_000, true),        // 1969-01-01
-    (1_000_000_000_000_000, false),     // 2001-09-09T01:46:40
+    (1, true),                      // 1970-01-01T00:00:00.000001
+    (49_944_000_123_456, true),     // 1971-08-02T01:20:00.123456
+    (1_700_000_000_123_456, false), // 2023-11-14T22:13:20.123456
+    (94_694_400_000_000, true),     // 1973-01-01
+    (-31_536_000_000_000, true),    // 1969-01-01
+    (1_000_000_000_000_000, false), // 2001-09-09T01:46:40
 ];
 
 /// Inserts rows 1–6 without a schema block, and runs `floe run` into a
@@ -76,7 +76,10 @@ fn microseconds_near_1970_read_back_exactly_when_the_column_says_micros() {
     assert_eq!(created_at(&read, "pyiceberg"), written, "PyIceberg");
     assert_eq!(created_at(&read, "duckdb"), written, "DuckDB");
     assert!(!stderr.contains("has no unit"), "nothing guessed: {stderr}");
-    assert!(!stderr.contains("guessed unit"), "nothing counted: {stderr}");
+    assert!(
+        !stderr.contains("guessed unit"),
+        "nothing counted: {stderr}"
+    );
 }
 
 #[test]
@@ -86,7 +89,13 @@ fn auto_guesses_them_as_milliseconds_and_counts_and_logs_the_guesses() {
     // What `auto` makes of them: below 10^14 milliseconds, above microseconds.
     let guessed: Vec<i64> = CREATED_AT
         .iter()
-        .map(|&(v, _)| if v.abs() < 100_000_000_000_000 { v * 1000 } else { v })
+        .map(|&(v, _)| {
+            if v.abs() < 100_000_000_000_000 {
+                v * 1000
+            } else {
+                v
+            }
+        })
         .collect();
     assert_eq!(created_at(&read, "pyiceberg"), guessed);
     let in_band = CREATED_AT.iter().filter(|(_, in_band)| *in_band).count();

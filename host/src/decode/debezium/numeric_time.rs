@@ -291,8 +291,8 @@ mod tests {
 
     use super::*;
     use crate::change::{ColumnType, Value};
-    use crate::decode::debezium::{DebeziumConfig, DebeziumDecoder};
     use crate::decode::Decoded;
+    use crate::decode::debezium::{DebeziumConfig, DebeziumDecoder};
     use crate::source::RawRecord;
 
     /// 1971-08-02T01:20:00.123456Z in microseconds: within three years of
@@ -413,7 +413,10 @@ mod tests {
             "auto: microseconds"
         );
         assert_eq!(decoded(&mut auto, &row, "born"), Some(Value::Date(19439)));
-        assert!(auto.take_guessed_times().is_empty(), "times are not guessed");
+        assert!(
+            auto.take_guessed_times().is_empty(),
+            "times are not guessed"
+        );
         let mut millis = decoder(MILLIS, &[]);
         assert_eq!(
             decoded(&mut millis, &row, "opens"),

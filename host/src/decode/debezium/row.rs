@@ -180,13 +180,12 @@ impl<'s, 'c> Builder<'s, 'c> {
         let token = Token::from_raw(raw);
         let (ty, value) = match self.rows.and_then(|s| s.lookup(name, position)) {
             Some(column) => {
-                let value =
-                    match token {
-                        Token::Null => None,
-                        _ => Some(column.conv.convert(&token, self.ctx.units(name)).map_err(
-                            |reason| invalid_value(self.image, name, &token, column.ty, reason),
-                        )?),
-                    };
+                let value = match token {
+                    Token::Null => None,
+                    _ => Some(column.conv.convert(&token, self.ctx.units(name)).map_err(
+                        |reason| invalid_value(self.image, name, &token, column.ty, reason),
+                    )?),
+                };
                 (column.ty, value)
             }
             None => self.ctx.schemaless(self.image, name, &token)?,
