@@ -41,6 +41,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::change::ColumnType;
+use crate::decode::NumericTime;
 
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -274,6 +275,14 @@ pub struct TableConfig {
     /// that would add more goes to the dead-letter queue and the table is
     /// left as it was. Creating a table is not limited.
     pub max_new_columns: Option<usize>,
+    /// The unit of integer timestamps and times of day in messages without
+    /// a schema block: `auto` (the default: timestamps by magnitude, times
+    /// in microseconds), `millis`, `micros` or `nanos`.
+    #[serde(default)]
+    pub numeric_time: NumericTime,
+    /// Per column, what `numeric_time` says for the rest of the table.
+    #[serde(default)]
+    pub numeric_time_columns: BTreeMap<String, NumericTime>,
     /// The decoder: `debezium` (native, the default) or a decoder plugin's name.
     #[serde(default)]
     pub decoder: Option<PluginStep>,
@@ -494,6 +503,19 @@ impl PipelineConfig {
                 ty.parse::<ColumnType>()
                     .map_err(|e| format!("{at}: types.{column}: {e}"))?;
             }
+            for column in table.numeric_time_columns.keys() {
+                if let Some(Ok(ty)) = table.types.get(column).map(|t| t.parse::<ColumnType>())
+                    && !matches!(
+                        ty,
+                        ColumnType::Timestamp | ColumnType::Timestamptz | ColumnType::Time
+                    )
+                {
+                    return Err(format!(
+                        "{at}: numeric_time_columns.{column}: `types` makes it {ty}; a unit \
+                         applies to timestamp, timestamptz and time columns only"
+                    ));
+                }
+            }
             for step in table.decoder.iter().chain(&table.transforms) {
                 if step.plugin.trim().is_empty() {
                     return Err(format!("{at}: a plugin step must name its `plugin`"));
@@ -505,11 +527,20 @@ impl PipelineConfig {
                     ));
                 }
             }
-            let uses_plugins = table
+            let plugin_decoder = table
                 .decoder
                 .as_ref()
-                .is_some_and(|d| d.plugin != "debezium")
-                || !table.transforms.is_empty();
+                .is_some_and(|d| d.plugin != "debezium");
+            if plugin_decoder
+                && (table.numeric_time != NumericTime::Auto
+                    || !table.numeric_time_columns.is_empty())
+            {
+                return Err(format!(
+                    "{at}: numeric_time and numeric_time_columns set the native Debezium \
+                     decoder's units, and this table has a decoder plugin"
+                ));
+            }
+            let uses_plugins = plugin_decoder || !table.transforms.is_empty();
             if uses_plugins && self.plugins.dir.is_none() {
                 return Err(format!("{at}: uses plugins but `[plugins] dir` is not set"));
             }
@@ -570,6 +601,7 @@ impl PipelineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::TimeUnit;
 
     const EXAMPLE: &str = r#"
 pipeline = "orders-cdc"
@@ -666,6 +698,24 @@ table = "inventory.orders"
                 ),
                 "[plugins] dir",
             ),
+            (
+                EXAMPLE.replace("create = true", "create = true\nnumeric_time = \"secs\""),
+                "unknown time unit `secs`: expected \"auto\", \"millis\", \"micros\" or \"nanos\"",
+            ),
+            (
+                EXAMPLE.replace(
+                    "create = true",
+                    "create = true\nnumeric_time_columns = { created_at = \"ms\" }",
+                ),
+                "unknown time unit `ms`",
+            ),
+            (
+                EXAMPLE.replace(
+                    "create = true",
+                    "create = true\ntypes = { born = \"date\" }\nnumeric_time_columns = { born = \"millis\" }",
+                ),
+                "numeric_time_columns.born: `types` makes it date",
+            ),
         ];
         for (text, wanted) in cases {
             let error = match PipelineConfig::parse(&text) {
@@ -688,5 +738,32 @@ table = "inventory.orders"
         assert_eq!(settings.config.get("rounds").map(String::as_str), Some("3"));
         assert_eq!(settings.limits.memory_bytes, 16 << 20);
         assert!(settings.grants.clocks && !settings.grants.network);
+    }
+
+    #[test]
+    fn numeric_time_per_table_and_column() {
+        let config = PipelineConfig::parse(EXAMPLE).unwrap();
+        assert_eq!(
+            config.tables[0].numeric_time,
+            NumericTime::Auto,
+            "the default"
+        );
+        assert!(config.tables[0].numeric_time_columns.is_empty());
+        let text = EXAMPLE.replace(
+            "create = true",
+            "create = true\nnumeric_time = \"millis\"\ntypes = { created_at = \"timestamp\" }\nnumeric_time_columns = { created_at = \"micros\", opens = \"nanos\" }",
+        );
+        let config = PipelineConfig::parse(&text).unwrap();
+        config.validate().unwrap();
+        let table = &config.tables[0];
+        assert_eq!(table.numeric_time, NumericTime::Fixed(TimeUnit::Millis));
+        assert_eq!(
+            table.numeric_time_columns.get("created_at"),
+            Some(&NumericTime::Fixed(TimeUnit::Micros))
+        );
+        assert_eq!(
+            table.numeric_time_columns.get("opens"),
+            Some(&NumericTime::Fixed(TimeUnit::Nanos))
+        );
     }
 }

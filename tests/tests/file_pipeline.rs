@@ -354,6 +354,10 @@ fn configuration_errors_exit_2_with_one_message_and_write_nothing() {
             good.replace("path = \"events.jsonl\"", "path = \"missing.jsonl\""),
             "missing.jsonl",
         ),
+        (
+            good.replace("create = true", "create = true\nnumeric_time = \"secs\""),
+            "unknown time unit `secs`: expected \"auto\", \"millis\", \"micros\" or \"nanos\"",
+        ),
     ];
     for (text, wanted) in cases {
         let config = dir.path().join("bad.toml");

@@ -44,7 +44,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let streaming = matches!(config.source, SourceConfig::Kafka { .. });
-    let pipeline = match Pipeline::open_with_metrics(config, metrics) {
+    let pipeline = match Pipeline::open_with_metrics(config, metrics.clone()) {
         Ok(pipeline) => pipeline,
         Err(error) => {
             eprintln!("floe: {error}");
@@ -58,8 +58,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     match result {
         Ok(summary) => {
+            let guessed = match metrics.totals().guessed_times {
+                0 => String::new(),
+                n => format!(
+                    ", {n} integer timestamps read in a guessed unit (see the warnings; set numeric_time_columns)"
+                ),
+            };
             eprintln!(
-                "floe: {} records read, {} skipped (no row change), {} to the dead-letter queue, {} snapshots committed",
+                "floe: {} records read, {} skipped (no row change), {} to the dead-letter queue, {} snapshots committed{guessed}",
                 summary.records, summary.skipped, summary.dead_letters, summary.snapshots
             );
             Ok(ExitCode::SUCCESS)

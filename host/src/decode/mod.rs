@@ -57,10 +57,9 @@
 //! **Types without a schema block.** The target table's types decide
 //! ([`DebeziumConfig::column_types`]); values are converted leniently:
 //! numbers may come as strings and integral numbers as `1.0`; dates as days
-//! or `YYYY-MM-DD`; times as microseconds or `HH:MM:SS[.f]`; timestamps as
-//! ISO 8601 text (an offset is converted to UTC, none means UTC) or as
-//! integers whose unit is [`DebeziumConfig::numeric_time`] (by default
-//! guessed from the magnitude: ms below 10^14, µs below 10^17, else ns);
+//! since 1970-01-01 or `YYYY-MM-DD`; times as integers (see below) or
+//! `HH:MM:SS[.f]`; timestamps as ISO 8601 text (an offset is converted to
+//! UTC, none means UTC) or as integers (see below);
 //! decimals as numbers or text (exactly, never through a double), base64
 //! bytes at the column's scale, or a VariableScaleDecimal struct; binary as
 //! base64; uuids as text. A value that cannot be converted is a
@@ -72,6 +71,40 @@
 //! added (typed) by its first value. The declared types are the table's
 //! as it is now: a table created or evolved by this run teaches the
 //! decoder its new columns' types as soon as they exist.
+//!
+//! **Integer times without a schema block.** An integer in a `timestamp`,
+//! `timestamptz` or `time` column has no unit of its own.
+//! [`DebeziumConfig::numeric_time`] gives the table's (`numeric_time` in a
+//! table's configuration) and [`DebeziumConfig::numeric_time_columns`] a
+//! column's (`numeric_time_columns`), which wins: `millis`, `micros`,
+//! `nanos`, or `auto` (the default). Set them as the connector's
+//! `time.precision.mode` writes the column: in the default modes
+//! (`adaptive_time_microseconds` for MySQL, `adaptive` for PostgreSQL)
+//! MySQL `DATETIME(0–3)` is `millis`, `DATETIME(4–6)` and `TIME` `micros`;
+//! PostgreSQL `timestamp` and `time` are `micros`, `timestamp(0–3)` and
+//! `time(0–3)` `millis`; with `connect` every type is `millis`. Dates are
+//! always days (Debezium's `Date` in every mode): the keys do not apply to
+//! them. Values with a schema block keep the unit their logical type names.
+//!
+//! `auto` reads times of day as microseconds and a timestamp by its
+//! magnitude `|v|`: milliseconds below 10^14, microseconds below 10^17,
+//! else nanoseconds. A magnitude is *ambiguous* when `v` is a timestamp both
+//! as milliseconds (no further from 1970 than 9999-12-31, the last day of
+//! SQL `DATETIME`, ISO 8601 and Python's `datetime`) and as microseconds
+//! (then within eight years of 1970): `|v| < 253,402,300,800,000`. There the
+//! guess can be 1,000 times off: `|v| < 10^14` is read as milliseconds (a
+//! microsecond value from 1966-11 to 1973-03 lands up to year 5138), the rest
+//! of the band as microseconds (a millisecond value after year 5138, such as
+//! a 9999-12-31 sentinel, lands in 1973–1978). Above the band the
+//! millisecond reading is past year 9999, so microseconds are the only
+//! reading (nanoseconds within three years of 1970 are read as microseconds;
+//! set `nanos` for nanosecond columns). Every value `auto` decides in the
+//! band (in `before` and `after` images alike) is counted per column
+//! ([`DebeziumDecoder::take_guessed_times`];
+//! `floe_decode_guessed_time_total{table,column}` in `floe run`), and the
+//! first one of each column is logged as a warning with both readings and
+//! the key to set. Modern millisecond timestamps (below 10^14) are all in
+//! the band: a column of them is counted until it is set to `millis`.
 //!
 //! **MongoDB.** `before`, `after` and `patch` are JSON strings holding
 //! MongoDB Extended JSON; their top-level fields are the columns. `$oid` →
@@ -105,7 +138,9 @@
 pub mod debezium;
 mod error;
 
-pub use debezium::{DebeziumConfig, DebeziumDecoder, DecodeStats, NumericTime, TimeUnit};
+pub use debezium::{
+    DebeziumConfig, DebeziumDecoder, DecodeStats, NumericTime, TimeUnit, UnknownTimeUnit,
+};
 pub use error::{DecodeError, Part};
 
 use crate::change::Change;

@@ -4,8 +4,10 @@
 //! plugin stages update it. [`MetricsServer`] serves `/metrics` and
 //! `/health` from its own thread.
 
+mod health;
 mod registry;
 mod server;
 
-pub use registry::{Health, Metrics, Totals};
+pub use health::Health;
+pub use registry::{Metrics, Totals};
 pub use server::{MetricsServer, MetricsServerError};

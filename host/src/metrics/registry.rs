@@ -1,8 +1,7 @@
-//! The series floe exports and the health the `/health` endpoint reports.
+//! The series floe exports.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -10,6 +9,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use super::health::Health;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TopicLabel {
@@ -25,6 +26,12 @@ struct TableLabel {
 struct TableOpLabels {
     table: String,
     op: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ColumnLabels {
+    table: String,
+    column: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -82,6 +89,7 @@ pub struct Metrics {
     consumer_lag: Family<PartitionLabels, Gauge>,
     offsets_skipped: Family<PartitionLabels, Counter>,
     dlq_records: Family<DlqLabels, Counter>,
+    guessed_times: Family<ColumnLabels, Counter>,
     plugin_calls: Family<PluginLabel, Counter>,
     plugin_seconds: HistogramFamily<PluginLabel>,
     plugin_traps: Family<PluginLabel, Counter>,
@@ -90,7 +98,7 @@ pub struct Metrics {
     index_bytes: Family<TableLabel, Gauge>,
     buffered_records: Gauge,
     buffered_bytes: Gauge,
-    totals: [AtomicU64; 4],
+    totals: [AtomicU64; 5],
     health: Health,
 }
 
@@ -105,12 +113,15 @@ pub struct Totals {
     pub snapshots: u64,
     /// Records sent to the dead-letter queue.
     pub dead_letters: u64,
+    /// Integer timestamps whose unit was guessed in the ambiguous band.
+    pub guessed_times: u64,
 }
 
 const IN: usize = 0;
 const OUT: usize = 1;
 const SNAPSHOTS: usize = 2;
 const DEAD: usize = 3;
+const GUESSED: usize = 4;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -172,6 +183,14 @@ impl Metrics {
             "Records sent to the dead-letter queue, per source topic and stage",
             dlq_records.clone(),
         );
+        let guessed_times = Family::<ColumnLabels, Counter>::default();
+        registry.register(
+            "decode_guessed_time",
+            "Integer timestamps without a schema whose unit was guessed from a magnitude \
+             that fits both milliseconds and microseconds (|v| < 253402300800000), \
+             per table and column",
+            guessed_times.clone(),
+        );
         let plugin_calls = Family::<PluginLabel, Counter>::default();
         registry.register(
             "plugin_calls",
@@ -231,6 +250,7 @@ impl Metrics {
             consumer_lag,
             offsets_skipped,
             dlq_records,
+            guessed_times,
             plugin_calls,
             plugin_seconds,
             plugin_traps,
@@ -261,6 +281,7 @@ impl Metrics {
             records_out: get(OUT),
             snapshots: get(SNAPSHOTS),
             dead_letters: get(DEAD),
+            guessed_times: get(GUESSED),
         }
     }
 
@@ -321,6 +342,17 @@ impl Metrics {
         self.totals[DEAD].fetch_add(n, Ordering::Relaxed);
     }
 
+    /// `n` integer timestamps of `table`'s `column` whose unit was guessed
+    /// in the ambiguous band.
+    pub fn guessed_times(&self, table: &str, column: &str, n: u64) {
+        let labels = ColumnLabels {
+            table: table.to_string(),
+            column: column.to_string(),
+        };
+        self.guessed_times.get_or_create(&labels).inc_by(n);
+        self.totals[GUESSED].fetch_add(n, Ordering::Relaxed);
+    }
+
     /// One batch given to `plugin`, how long it took and how many instances
     /// it had to discard.
     pub fn plugin_call(&self, plugin: &str, took: Duration, traps: u64) {
@@ -374,66 +406,6 @@ impl Metrics {
     }
 }
 
-/// Whether the pipeline is doing its job, for `/health`.
-///
-/// Healthy while the pipeline loop is running and its last commit attempt
-/// did not fail; the report also says how long ago it last committed.
-pub struct Health {
-    started: Instant,
-    running: AtomicBool,
-    last_commit_ms: AtomicI64,
-    failing: Mutex<Option<String>>,
-}
-
-impl Health {
-    fn new() -> Self {
-        Health {
-            started: Instant::now(),
-            running: AtomicBool::new(false),
-            last_commit_ms: AtomicI64::new(-1),
-            failing: Mutex::new(None),
-        }
-    }
-
-    /// The pipeline loop started (`true`) or stopped (`false`).
-    pub fn set_running(&self, running: bool) {
-        self.running.store(running, Ordering::Relaxed);
-    }
-
-    /// A commit attempt failed with `reason`; the pipeline retries it.
-    pub fn failing(&self, reason: String) {
-        *self.failing.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
-    }
-
-    fn committed(&self) {
-        let ms = self.started.elapsed().as_millis() as i64;
-        self.last_commit_ms.store(ms, Ordering::Relaxed);
-        *self.failing.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
-    /// `(healthy, JSON report)`.
-    pub fn report(&self) -> (bool, String) {
-        let running = self.running.load(Ordering::Relaxed);
-        let failing = self
-            .failing
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let last = self.last_commit_ms.load(Ordering::Relaxed);
-        let since_commit =
-            (last >= 0).then(|| (self.started.elapsed().as_millis() as i64 - last) as f64 / 1000.0);
-        let healthy = running && failing.is_none();
-        let status = if healthy { "ok" } else { "unhealthy" };
-        let report = serde_json::json!({
-            "status": status,
-            "running": running,
-            "seconds_since_commit": since_commit,
-            "error": failing,
-        });
-        (healthy, report.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,6 +422,9 @@ mod tests {
         metrics.dead_letters("db.inv.customers", "decode", 1);
         metrics.offsets_skipped("db.inv.customers", 2, 4);
         metrics.offsets_skipped("db.inv.customers", 2, 1);
+        metrics.guessed_times("inv.customers", "created_at", 3);
+        metrics.guessed_times("inv.customers", "created_at", 2);
+        assert_eq!(metrics.totals().guessed_times, 5);
         let text = metrics.encode();
         assert!(
             text.contains(
@@ -459,6 +434,12 @@ mod tests {
         );
         assert!(
             text.contains(r#"floe_records_in_total{topic="db.inv.customers"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"floe_decode_guessed_time_total{table="inv.customers",column="created_at"} 5"#
+            ),
             "{text}"
         );
         assert!(

@@ -246,6 +246,9 @@ fn stage_table(
                 }
             }
             staged.changes = changes.finish();
+            for (column, n) in decoder.take_guessed_times() {
+                metrics.guessed_times(&table.name, &column, n);
+            }
         }
         TableDecoder::Plugin(stage) => {
             let started = Instant::now();

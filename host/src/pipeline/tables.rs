@@ -229,7 +229,8 @@ pub(super) fn open_table(
             table: Some(table.table.clone()),
             key: table.key.clone(),
             column_types,
-            ..DebeziumConfig::default()
+            numeric_time: table.numeric_time,
+            numeric_time_columns: table.numeric_time_columns.clone().into_iter().collect(),
         }))),
     };
     let mut transforms = Vec::with_capacity(table.transforms.len());

@@ -135,14 +135,14 @@ pub(crate) fn decode(
 mod tests {
     use super::*;
     use crate::change::{ColumnType, Value};
-    use crate::decode::debezium::logical::NumericTime;
+    use crate::decode::debezium::numeric_time::TimeUnits;
     use crate::decode::debezium::schema::TypeMap;
 
     fn key(text: &str, mongo: bool) -> Result<Option<KafkaKey>, DecodeError> {
         let types = TypeMap::default();
         let ctx = Context {
             types: &types,
-            numeric: NumericTime::Auto,
+            times: &TimeUnits::default(),
             width: None,
             names: None,
         };

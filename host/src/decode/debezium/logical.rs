@@ -14,52 +14,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use crate::change::json::{days_from_date, format_decimal, parse_decimal};
 use crate::change::{ColumnType, Value};
 
+use super::numeric_time::{TimeUnit, UnitSource};
 use super::raw::Token;
-
-/// The unit of an integer that counts time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TimeUnit {
-    /// Milliseconds.
-    Millis,
-    /// Microseconds.
-    Micros,
-    /// Nanoseconds.
-    Nanos,
-}
-
-impl TimeUnit {
-    /// `value` in this unit, as microseconds (rounded towards negative infinity).
-    pub fn to_micros(self, value: i64) -> Option<i64> {
-        match self {
-            TimeUnit::Millis => value.checked_mul(1_000),
-            TimeUnit::Micros => Some(value),
-            TimeUnit::Nanos => Some(value.div_euclid(1_000)),
-        }
-    }
-
-    /// The unit a Debezium/Connect timestamp of magnitude `value` most likely
-    /// has: below 10^14 milliseconds (up to year 5138), below 10^17
-    /// microseconds, else nanoseconds. Wrong only for microsecond or
-    /// nanosecond values within about three years of 1970.
-    pub fn guess_for_timestamp(value: i64) -> TimeUnit {
-        match value.unsigned_abs() {
-            0..100_000_000_000_000 => TimeUnit::Millis,
-            100_000_000_000_000..100_000_000_000_000_000 => TimeUnit::Micros,
-            _ => TimeUnit::Nanos,
-        }
-    }
-}
-
-/// How numbers become timestamps and times when no schema says their unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NumericTime {
-    /// Timestamps by magnitude ([`TimeUnit::guess_for_timestamp`]); times
-    /// of day in microseconds.
-    #[default]
-    Auto,
-    /// Every number in this unit.
-    Fixed(TimeUnit),
-}
 
 /// The converter of a column whose Connect schema is known.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,10 +59,11 @@ impl Conv {
         }
     }
 
-    /// Converts a non-null token.
-    pub(crate) fn convert(self, token: &Token, numeric: NumericTime) -> Result<Value, String> {
+    /// Converts a non-null token; `units` gives the unit of an integer
+    /// that the schema names none for.
+    pub(crate) fn convert(self, token: &Token, units: impl UnitSource) -> Result<Value, String> {
         match self {
-            Conv::Plain(ty) => to_type(ty, token, numeric),
+            Conv::Plain(ty) => to_type(ty, token, units),
             Conv::Decimal {
                 precision,
                 scale,
@@ -134,9 +91,9 @@ impl Conv {
                 // Tolerate a plain number or decimal text.
                 _ => match target {
                     Some((precision, scale)) => {
-                        to_type(ColumnType::Decimal { precision, scale }, token, numeric)
+                        to_type(ColumnType::Decimal { precision, scale }, token, units)
                     }
-                    None => to_type(ColumnType::Double, token, numeric),
+                    None => to_type(ColumnType::Double, token, units),
                 },
             },
             Conv::Timestamp(unit) => match token {
@@ -146,11 +103,11 @@ impl Conv {
                         .map(Value::Timestamp)
                         .ok_or_else(|| "out of range".into())
                 }
-                _ => to_type(ColumnType::Timestamp, token, numeric),
+                _ => to_type(ColumnType::Timestamp, token, units),
             },
             Conv::Time(unit) => match token {
                 Token::Number(text) => time_of_day(unit.to_micros(integer(text)?)),
-                _ => to_type(ColumnType::Time, token, numeric),
+                _ => to_type(ColumnType::Time, token, units),
             },
         }
     }
@@ -158,11 +115,12 @@ impl Conv {
 
 /// Converts a non-null token to a value of `ty`, leniently: numbers may
 /// come as strings, integral numbers as `1.0`, dates/times/timestamps as
-/// integers or ISO text, decimals as numbers, text or base64, binary as base64.
+/// integers (in the unit `units` gives) or ISO text, decimals as numbers,
+/// text or base64, binary as base64.
 pub(crate) fn to_type(
     ty: ColumnType,
     token: &Token,
-    numeric: NumericTime,
+    units: impl UnitSource,
 ) -> Result<Value, String> {
     match ty {
         ColumnType::Boolean => match token {
@@ -212,13 +170,7 @@ pub(crate) fn to_type(
             _ => Err("expected days since 1970-01-01 or YYYY-MM-DD".into()),
         },
         ColumnType::Time => match token {
-            Token::Number(text) => {
-                let unit = match numeric {
-                    NumericTime::Auto => TimeUnit::Micros,
-                    NumericTime::Fixed(unit) => unit,
-                };
-                time_of_day(unit.to_micros(integer(text)?))
-            }
+            Token::Number(text) => time_of_day(units.time_unit().to_micros(integer(text)?)),
             Token::String(text) => parse_time(text).map(Value::Time),
             _ => Err("expected microseconds since midnight or HH:MM:SS".into()),
         },
@@ -226,11 +178,7 @@ pub(crate) fn to_type(
             let micros = match token {
                 Token::Number(text) => {
                     let v = integer(text)?;
-                    let unit = match numeric {
-                        NumericTime::Auto => TimeUnit::guess_for_timestamp(v),
-                        NumericTime::Fixed(unit) => unit,
-                    };
-                    unit.to_micros(v).ok_or("out of range")?
+                    units.timestamp_unit(v).to_micros(v).ok_or("out of range")?
                 }
                 Token::String(text) => parse_timestamp(text)?,
                 _ => {
@@ -516,6 +464,7 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::debezium::numeric_time::NumericTime;
 
     fn num(text: &str) -> Token<'_> {
         Token::Number(text.into())

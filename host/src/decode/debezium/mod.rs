@@ -8,6 +8,7 @@ mod envelope;
 mod key;
 mod logical;
 mod mongodb;
+mod numeric_time;
 mod raw;
 mod row;
 mod schema;
@@ -22,8 +23,9 @@ use crate::source::RawRecord;
 
 use super::{DecodeError, Decoded, Decoder, Part, SkipReason};
 
-pub use logical::{NumericTime, TimeUnit};
+pub use numeric_time::{NumericTime, TimeUnit, UnknownTimeUnit};
 
+use numeric_time::TimeUnits;
 use row::{Context, NameCache};
 use schema::{ParsedSchema, SchemaCache, TypeMap};
 
@@ -49,6 +51,9 @@ pub struct DebeziumConfig {
     /// How integers become timestamps and times when no schema block gives
     /// their unit.
     pub numeric_time: NumericTime,
+    /// Per column, what [`numeric_time`](Self::numeric_time) says for the
+    /// rest of the table.
+    pub numeric_time_columns: HashMap<String, NumericTime>,
 }
 
 /// The configuration in the form decoding uses.
@@ -57,7 +62,7 @@ pub(crate) struct Settings {
     table: Option<String>,
     key: Option<Vec<String>>,
     types: TypeMap,
-    numeric: NumericTime,
+    times: TimeUnits,
     /// The width of the last image built, to size the next one.
     width: Cell<usize>,
     /// The column names of the images built so far.
@@ -69,7 +74,7 @@ impl Settings {
     fn context(&self) -> Context<'_> {
         Context {
             types: &self.types,
-            numeric: self.numeric,
+            times: &self.times,
             width: Some(&self.width),
             names: Some(&self.names),
         }
@@ -111,12 +116,17 @@ pub struct DebeziumDecoder {
 impl DebeziumDecoder {
     /// A decoder for a table configured by `config`.
     pub fn new(config: DebeziumConfig) -> Self {
+        let times = TimeUnits::new(
+            config.table.clone(),
+            config.numeric_time,
+            config.numeric_time_columns,
+        );
         DebeziumDecoder {
             settings: Settings {
                 table: config.table,
                 key: config.key,
                 types: type_map(config.column_types),
-                numeric: config.numeric_time,
+                times,
                 width: Cell::new(16),
                 names: NameCache::default(),
             },
@@ -152,6 +162,13 @@ impl DebeziumDecoder {
     /// What this decoder has seen so far.
     pub fn stats(&self) -> &DecodeStats {
         &self.stats
+    }
+
+    /// The integer timestamps decoded since the last call whose unit `auto`
+    /// guessed in the ambiguous band (see the [module
+    /// documentation](crate::decode)), per column: `(column, count)`.
+    pub fn take_guessed_times(&mut self) -> Vec<(String, u64)> {
+        self.settings.times.take_guesses()
     }
 
     /// How many distinct schema blocks (key and value) were parsed: each

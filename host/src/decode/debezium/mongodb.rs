@@ -149,7 +149,7 @@ fn typed(
     if *token == Token::Null {
         return Ok((ty, None));
     }
-    logical::to_type(ty, token, ctx.numeric)
+    logical::to_type(ty, token, ctx.units(name))
         .map(|v| (ty, Some(v)))
         .map_err(|reason| invalid_value(image, name, token, ty, reason))
 }
@@ -315,13 +315,13 @@ fn instant(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::debezium::logical::NumericTime;
+    use crate::decode::debezium::numeric_time::TimeUnits;
     use crate::decode::debezium::schema::TypeMap;
 
     fn image(doc: &str, types: &TypeMap) -> Result<Image, DecodeError> {
         let ctx = Context {
             types,
-            numeric: NumericTime::Auto,
+            times: &TimeUnits::default(),
             width: None,
             names: None,
         };

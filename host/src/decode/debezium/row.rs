@@ -16,19 +16,20 @@ use serde_json::value::RawValue;
 use crate::change::{ColumnType, Field, Image, Value};
 use crate::decode::DecodeError;
 
-use super::logical::{self, NumericTime};
+use super::logical;
+use super::numeric_time::{ColumnUnits, TimeUnits};
 #[cfg(test)]
 use super::raw;
 use super::raw::{NameSet, Text, Token};
 use super::schema::{RowSchema, TypeMap};
 
 /// What converting values needs besides the value: the table's declared
-/// types and the unit of schemaless numeric times.
+/// types and the units of integer times.
 pub(crate) struct Context<'c> {
     /// Declared column types of the target table.
     pub types: &'c TypeMap,
-    /// How numbers become times without a schema.
-    pub numeric: NumericTime,
+    /// How integers become times when no schema names their unit.
+    pub times: &'c TimeUnits,
     /// The width of the last schemaless image, to size the next one.
     pub width: Option<&'c Cell<usize>>,
     /// The column names of earlier rows, to share rather than allocate.
@@ -73,6 +74,12 @@ impl Context<'_> {
         *token == Token::Null && (self.types.is_empty() || !self.types.contains_key(name))
     }
 
+    /// The units of integer times in column `name`.
+    #[inline]
+    pub(crate) fn units<'n>(&'n self, name: &'n str) -> ColumnUnits<'n> {
+        self.times.column(name)
+    }
+
     /// The type and value of column `name` holding `token`, without a schema.
     #[inline]
     pub(crate) fn schemaless(
@@ -92,7 +99,7 @@ impl Context<'_> {
         if *token == Token::Null {
             return Ok((ty, None));
         }
-        let value = logical::to_type(ty, token, self.numeric)
+        let value = logical::to_type(ty, token, self.units(name))
             .map_err(|reason| invalid_value(image, name, token, ty, reason))?;
         Ok((ty, Some(value)))
     }
@@ -184,13 +191,12 @@ impl<'s, 'c> Builder<'s, 'c> {
         let token = Token::from_raw(raw);
         let (ty, value) = match self.rows.and_then(|s| s.lookup(name, position)) {
             Some(column) => {
-                let value =
-                    match token {
-                        Token::Null => None,
-                        _ => Some(column.conv.convert(&token, self.ctx.numeric).map_err(
-                            |reason| invalid_value(self.image, name, &token, column.ty, reason),
-                        )?),
-                    };
+                let value = match token {
+                    Token::Null => None,
+                    _ => Some(column.conv.convert(&token, self.ctx.units(name)).map_err(
+                        |reason| invalid_value(self.image, name, &token, column.ty, reason),
+                    )?),
+                };
                 (column.ty, value)
             }
             None if self.ctx.is_undeclared_null(name, &token) => return Ok(()),
@@ -383,7 +389,7 @@ mod tests {
         types.insert("d".into(), ColumnType::Date);
         let ctx = Context {
             types: &types,
-            numeric: NumericTime::Auto,
+            times: &TimeUnits::default(),
             width: None,
             names: None,
         };
@@ -446,7 +452,7 @@ mod tests {
         let types = TypeMap::default();
         let ctx = Context {
             types: &types,
-            numeric: NumericTime::Auto,
+            times: &TimeUnits::default(),
             width: None,
             names: None,
         };
@@ -474,7 +480,7 @@ mod tests {
         types.insert("a".into(), ColumnType::Int);
         let ctx = Context {
             types: &types,
-            numeric: NumericTime::Auto,
+            times: &TimeUnits::default(),
             width: None,
             names: None,
         };

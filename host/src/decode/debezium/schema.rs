@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use crate::change::ColumnType;
 
-use super::logical::{Conv, TimeUnit};
+use super::logical::Conv;
+use super::numeric_time::TimeUnit;
 use super::raw::FastMap;
 
 /// The column types the target table declares, by column name.
