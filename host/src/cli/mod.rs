@@ -1,8 +1,10 @@
 //! Command-line parsing and dispatch.
 
 mod demo;
+mod dlq;
 mod plugin;
 mod run;
+mod table;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -32,6 +34,12 @@ enum Command {
     /// Check, test and inspect WebAssembly plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Inspect a pipeline's Iceberg tables.
+    #[command(subcommand)]
+    Table(table::TableCommand),
+    /// Read a pipeline's dead-letter queue.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
 }
 
 /// Logs to stderr, at `info` unless `-v` or `FLOE_LOG` say otherwise
@@ -60,5 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(command) => plugin::run(command),
         Command::Run(args) => run::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Table(command) => table::run(command),
+        Command::Dlq(command) => dlq::run(command),
     }
 }

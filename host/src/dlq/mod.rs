@@ -14,9 +14,12 @@
 //! (`decode`, `transform` or `write`), `_dlq_reason`.
 //!
 //! With `[dlq] topic`, [`DlqTopic`] also produces each letter to Kafka.
+//! [`read_dead_letters`] reads them back (`floe dlq list`, `floe dlq show`).
 
+mod reader;
 mod topic;
 mod writer;
 
+pub use reader::{StoredLetter, read_dead_letters};
 pub use topic::{DlqTopic, DlqTopicError};
 pub use writer::{DeadLetter, DlqError, DlqStage, DlqWriter};

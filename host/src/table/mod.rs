@@ -18,6 +18,7 @@ pub mod key;
 pub mod partition;
 pub mod rebuild;
 pub mod schema;
+pub mod status;
 pub mod writer;
 
 pub use error::{ChangeError, Rejected, TableError};

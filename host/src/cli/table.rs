@@ -1,0 +1,88 @@
+//! `floe table`: inspect the tables of a pipeline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use floe::commit::catalog::{self, CatalogConfig, SqlCatalog};
+use floe::config::PipelineConfig;
+use floe::table::status::table_status;
+
+/// What `floe table` does.
+#[derive(Debug, Subcommand)]
+pub enum TableCommand {
+    /// Snapshots, data and delete files, small files, delete ratio,
+    /// manifests, metadata size, and floe's offsets and plugin versions.
+    Status(StatusArgs),
+}
+
+/// `floe table status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The pipeline's TOML configuration (its catalog and tables).
+    #[arg(long, short = 'c')]
+    config: PathBuf,
+    /// One table (`namespace.name`); all the pipeline's tables when absent.
+    table: Option<String>,
+    /// Print JSON, one object per table, instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `floe table` command: exit 0, or 2 with one message when the
+/// configuration, the catalog or a table cannot be read.
+pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
+    let TableCommand::Status(args) = command;
+    let config = match PipelineConfig::load(&args.config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("floe: {error}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let names: Vec<String> = match &args.table {
+        Some(table) => vec![table.clone()],
+        None => config.tables.iter().map(|t| t.table.clone()).collect(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result: Result<Vec<String>, String> = runtime.block_on(async {
+        let catalog = SqlCatalog::connect(&CatalogConfig {
+            name: config.catalog.name.clone(),
+            uri: config.catalog.uri.clone(),
+            warehouse: config.catalog.warehouse.clone(),
+        })
+        .await
+        .map_err(|e| format!("catalog {}: {e}", config.catalog.uri))?;
+        let mut out = Vec::new();
+        for name in &names {
+            let ident = catalog::parse_table_ident(name)
+                .ok_or_else(|| format!("table {name}: not `namespace.name`"))?;
+            let loaded = catalog
+                .load_table(&ident)
+                .await
+                .map_err(|e| format!("table {name}: {e}"))?;
+            let status = table_status(catalog.file_io(), name, &loaded, Some(&config.pipeline))
+                .await
+                .map_err(|e| format!("table {name}: {e}"))?;
+            out.push(if args.json {
+                serde_json::to_string(&status).map_err(|e| e.to_string())?
+            } else {
+                status.to_text()
+            });
+        }
+        Ok(out)
+    });
+    match result {
+        Ok(out) => {
+            let separator = if args.json { "\n" } else { "\n\n" };
+            println!("{}", out.join(separator));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("floe: {message}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
