@@ -366,16 +366,37 @@ pub fn produce(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str,
     producer.flush(Duration::from_secs(60)).expect("flush");
 }
 
-/// Writes `<dir>/pipeline.toml`: a Kafka source on `servers` (short group
-/// session so a killed process's partitions move on quickly), one table
-/// `table` keyed by `id` and partitioned by region, created by floe; `extra`
-/// is appended (more sections or keys of the table).
+/// The `[source.properties]` of most Kafka tests: a short group session, so
+/// that a killed process's partitions move on quickly.
+pub const SHORT_SESSION: &str = r#"[source.properties]
+"session.timeout.ms" = "3000"
+"heartbeat.interval.ms" = "300"
+"#;
+
+/// Writes `<dir>/pipeline.toml`: a Kafka source on `servers` with a short
+/// group session ([`SHORT_SESSION`]), one table `table` keyed by `id` and
+/// partitioned by region, created by floe; `extra` is appended (more
+/// sections or keys of the table).
 pub fn write_config(
     dir: &Path,
     catalog: &TestCatalog,
     servers: &str,
     topic: &str,
     table: &str,
+    extra: &str,
+) -> PathBuf {
+    write_config_with_source(dir, catalog, servers, topic, table, SHORT_SESSION, extra)
+}
+
+/// As [`write_config`], with `source` (more keys of `[source]`, and its
+/// subtables) instead of the short session: `""` keeps floe's defaults.
+pub fn write_config_with_source(
+    dir: &Path,
+    catalog: &TestCatalog,
+    servers: &str,
+    topic: &str,
+    table: &str,
+    source: &str,
     extra: &str,
 ) -> PathBuf {
     let config = format!(
@@ -388,9 +409,7 @@ name = "{name}"
 [source]
 kind = "kafka"
 brokers = "{servers}"
-[source.properties]
-"session.timeout.ms" = "3000"
-"heartbeat.interval.ms" = "300"
+{source}
 [commit]
 interval_ms = 300
 max_records = 2000
@@ -422,10 +441,16 @@ pub struct Floe {
 impl Floe {
     /// Starts `floe run --config <config>`, its log in `<config dir>/floe-<n>.log`.
     pub fn start(config: &Path, n: usize) -> Self {
+        Self::start_with(config, n, &[])
+    }
+
+    /// As [`Floe::start`], with more arguments of `floe run`.
+    pub fn start_with(config: &Path, n: usize, args: &[&str]) -> Self {
         let log = config.parent().unwrap().join(format!("floe-{n}.log"));
         let child = Command::new(floe_bin())
             .args(["run", "--config"])
             .arg(config)
+            .args(args)
             .env("FLOE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -439,6 +464,22 @@ impl Floe {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// Waits for it to exit by itself (at most `within`).
+    pub fn wait(mut self, within: Duration) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "floe did not exit within {within:?}; log: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// SIGKILL.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
@@ -446,7 +487,7 @@ impl Floe {
     }
 
     /// SIGTERM once it has subscribed, then waits for it to exit (at most `within`).
-    pub fn terminate(mut self, within: Duration) -> ExitStatus {
+    pub fn terminate(self, within: Duration) -> ExitStatus {
         let started = Instant::now();
         while !self.log_text().contains("subscribed") && started.elapsed() < within {
             std::thread::sleep(Duration::from_millis(50));
@@ -456,18 +497,7 @@ impl Floe {
             .status()
             .unwrap();
         assert!(status.success());
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                started.elapsed() < within,
-                "floe did not stop within {within:?} of SIGTERM; log: {}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.wait(within)
     }
 
     /// What it logged so far.
