@@ -11,16 +11,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+mod context;
 mod order;
 
 use super::RawRecord;
 use crate::metrics::Metrics;
+use context::{SourceContext, pairs};
 use order::{Expected, accept};
 
 /// The Kafka source could not start or act.
@@ -114,76 +115,6 @@ pub struct Polled {
     pub rebalances: Vec<Rebalance>,
 }
 
-/// librdkafka's callbacks: rebalances are recorded for the pipeline, logs go
-/// to `tracing`, statistics into the lag gauge.
-struct SourceContext {
-    rebalances: Mutex<Vec<Rebalance>>,
-    metrics: Option<Arc<Metrics>>,
-}
-
-impl ClientContext for SourceContext {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        use rdkafka::config::RDKafkaLogLevel::*;
-        match level {
-            Emerg | Alert | Critical | Error => {
-                tracing::error!(target: "librdkafka", "{fac}: {message}")
-            }
-            Warning => tracing::warn!(target: "librdkafka", "{fac}: {message}"),
-            Notice | Info => tracing::info!(target: "librdkafka", "{fac}: {message}"),
-            Debug => tracing::debug!(target: "librdkafka", "{fac}: {message}"),
-        }
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        // Transient: librdkafka retries by itself (broker down, leader moved, …).
-        tracing::warn!(target: "librdkafka", %error, "{reason}");
-    }
-
-    fn stats(&self, statistics: Statistics) {
-        let Some(metrics) = &self.metrics else { return };
-        for (name, topic) in &statistics.topics {
-            for (id, partition) in &topic.partitions {
-                if *id >= 0 && partition.consumer_lag >= 0 {
-                    metrics.consumer_lag(name, *id, partition.consumer_lag);
-                }
-            }
-        }
-    }
-}
-
-impl ConsumerContext for SourceContext {
-    fn pre_rebalance(
-        &self,
-        _consumer: &BaseConsumer<Self>,
-        rebalance: &rdkafka::consumer::Rebalance<'_>,
-    ) {
-        let event = match rebalance {
-            rdkafka::consumer::Rebalance::Assign(tpl) => Rebalance::Assigned(pairs(tpl)),
-            rdkafka::consumer::Rebalance::Revoke(tpl) => Rebalance::Revoked(pairs(tpl)),
-            rdkafka::consumer::Rebalance::Error(error) => {
-                tracing::warn!(%error, "rebalance error");
-                return;
-            }
-        };
-        tracing::info!(?event, "rebalance");
-        self.rebalances
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(event);
-    }
-
-    fn commit_callback(
-        &self,
-        result: rdkafka::error::KafkaResult<()>,
-        _offsets: &TopicPartitionList,
-    ) {
-        if let Err(error) = result {
-            // Advisory offsets only: the tables' snapshots are the truth.
-            tracing::debug!(%error, "committing the group's offsets failed");
-        }
-    }
-}
-
 /// The `group.instance.id` the consumer of `config` has, if any.
 fn instance_id(config: &KafkaSourceConfig) -> Option<&str> {
     config
@@ -264,13 +195,6 @@ fn subscribe(
         "subscribed"
     );
     Ok(consumer)
-}
-
-fn pairs(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
-    tpl.elements()
-        .iter()
-        .map(|e| (e.topic().to_string(), e.partition()))
-        .collect()
 }
 
 /// A consumer-group member reading the pipeline's topics.
