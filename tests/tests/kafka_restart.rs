@@ -38,6 +38,11 @@ fn ends_of(events: &[Event]) -> Vec<i64> {
     ends
 }
 
+/// Waits until the table covers `ends`.
+fn caught_up(catalog: &TestCatalog, ends: &[i64]) {
+    wait_caught_up(catalog, TABLE, TOPIC, ends, Duration::from_secs(60));
+}
+
 /// The records the process serving `/metrics` on `port` has read
 /// (`floe_records_in_total`), once it answers.
 fn records_read(port: u16) -> Option<u64> {
@@ -67,11 +72,7 @@ fn restart_quickly(dir: &Path, broker: &str, servers: &str, batching: Batching) 
     produce(&producer, TOPIC, slices[0]);
     let mut produced = slices[0].len();
     let mut floe = Floe::start(&config, 0);
-    let caught_up = |produced: usize| {
-        let ends = ends_of(&stream.events[..produced]);
-        wait_caught_up(&catalog, TABLE, TOPIC, &ends, Duration::from_secs(60));
-    };
-    caught_up(produced);
+    caught_up(&catalog, &ends_of(&stream.events[..produced]));
     let mut times = Vec::new();
     for (n, slice) in slices.iter().enumerate().skip(1) {
         floe.kill();
@@ -101,7 +102,7 @@ fn restart_quickly(dir: &Path, broker: &str, servers: &str, batching: Batching) 
             took < WITHIN,
             "{broker}: restart {n} took {took:?} to read again, wanted under {WITHIN:?}"
         );
-        caught_up(produced);
+        caught_up(&catalog, &ends_of(&stream.events[..produced]));
     }
     println!(
         "{broker}: restarted after SIGKILL, reading again after {}",
@@ -125,14 +126,7 @@ fn a_restart_after_sigkill_reads_again_within_10_s_on_the_mock_cluster() {
 #[test]
 fn a_restart_after_sigkill_reads_again_within_10_s_on_a_standalone_broker() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(broker) = Tansu::start(dir.path(), TOPIC, PARTITIONS) else {
-        assert!(
-            !Tansu::required(),
-            "FLOE_TEST_TANSU=1 but no tansu binary ($FLOE_TANSU or tansu on the PATH)"
-        );
-        println!(
-            "skipped: no standalone broker installed (cargo install tansu --features dynostore)"
-        );
+    let Some(broker) = Tansu::start_or_skip(dir.path(), TOPIC, PARTITIONS) else {
         return;
     };
     // One record per batch: see `Batching::OneRecordPerBatch`.
@@ -154,13 +148,7 @@ fn a_process_fenced_out_by_another_with_its_instance_name_stops_and_says_so() {
     let stream = generate(0xfe7c, 300, PARTITIONS);
     produce(&broker.producer(), TOPIC, &stream.events);
     let floe = Floe::start_with(&config, 0, &["--instance", "blue"]);
-    wait_caught_up(
-        &catalog,
-        TABLE,
-        TOPIC,
-        &stream.ends,
-        Duration::from_secs(60),
-    );
+    caught_up(&catalog, &stream.ends);
     // What a broker answers the member that a second `--instance blue`
     // replaced (the mock cluster ignores instance ids, so it is told to).
     broker.cluster.request_errors(
@@ -199,13 +187,7 @@ fn a_broker_refusing_the_session_timeout_gets_a_longer_one_unless_the_pipeline_s
     let config =
         write_config_with_source(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "", "");
     let floe = Floe::start(&config, 0);
-    wait_caught_up(
-        &catalog,
-        TABLE,
-        TOPIC,
-        &stream.ends,
-        Duration::from_secs(60),
-    );
+    caught_up(&catalog, &stream.ends);
     let log = floe.log_text();
     assert!(floe.terminate(Duration::from_secs(30)).success());
     assert!(
