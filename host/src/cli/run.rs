@@ -41,7 +41,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.instance
         && let Err(message) = config.set_instance(name)
     {
-        eprintln!("floe: --instance {name}: {message}");
+        eprintln!("floe: --instance (or FLOE_INSTANCE) `{name}`: {message}");
         return Ok(ExitCode::from(2));
     }
     let metrics = Arc::new(Metrics::new());
