@@ -144,6 +144,12 @@ pub enum SourceConfig {
         brokers: String,
         /// The consumer group; the pipeline id when absent.
         group: Option<String>,
+        /// This process's name among the pipeline's processes (default: the
+        /// host name; `floe run --instance` overrides it). The group member
+        /// is static, `group.instance.id = "<pipeline>-<instance>"`, so a
+        /// restarted process takes its partitions back without waiting for
+        /// its predecessor's session to time out.
+        instance: Option<String>,
         /// Passed through to librdkafka (TLS, SASL, …).
         #[serde(default)]
         properties: BTreeMap<String, String>,
@@ -472,6 +478,7 @@ impl PipelineConfig {
         if self.tables.iter().all(TableConfig::is_route_only) {
             return Err("no `[[tables]]` entry names `topics` or `topic_pattern`".into());
         }
+        self.group_instance_id()?;
         if self.dlq.topic.is_some() && !matches!(self.source, SourceConfig::Kafka { .. }) {
             return Err("`[dlq] topic` needs `[source] kind = \"kafka\"`".into());
         }
@@ -546,6 +553,52 @@ impl PipelineConfig {
             }
         }
         Ok(())
+    }
+
+    /// Names this process among the pipeline's processes (`floe run
+    /// --instance`), over `[source] instance`; checked as
+    /// [`PipelineConfig::group_instance_id`] checks it. A file source has no
+    /// instances: the name changes nothing there.
+    pub fn set_instance(&mut self, name: &str) -> Result<(), String> {
+        if let SourceConfig::Kafka { instance, .. } = &mut self.source {
+            *instance = Some(name.to_string());
+        }
+        self.group_instance_id().map(|_| ())
+    }
+
+    /// The static consumer-group member id of a Kafka source
+    /// (`group.instance.id`): the one `[source.properties]` sets, else
+    /// `<pipeline>-<instance>`, the instance being `[source] instance` or
+    /// the host name. `None` for a file source.
+    pub fn group_instance_id(&self) -> Result<Option<String>, String> {
+        let SourceConfig::Kafka {
+            instance,
+            properties,
+            ..
+        } = &self.source
+        else {
+            return Ok(None);
+        };
+        if let Some(id) = properties.get("group.instance.id") {
+            return Ok(Some(id.clone()));
+        }
+        let instance = match instance {
+            Some(name) => name.clone(),
+            None => whoami::fallible::hostname().map_err(|e| {
+                format!("reading the host name for `[source] instance`: {e}; set it")
+            })?,
+        };
+        let id = format!("{}-{instance}", self.pipeline);
+        let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if instance.is_empty() || id.len() > 249 || !id.chars().all(legal) {
+            return Err(format!(
+                "the consumer group member id `{id}` (`<pipeline>-<instance>`, the instance \
+                 being `[source] instance`, `floe run --instance` or the host name) must be at \
+                 most 249 letters, digits, `.`, `_` or `-`: choose another instance name, or \
+                 set \"group.instance.id\" in `[source.properties]`"
+            ));
+        }
+        Ok(Some(id))
     }
 
     /// The topic → tables router.
@@ -724,6 +777,39 @@ table = "inventory.orders"
             };
             assert!(error.contains(wanted), "wanted `{wanted}` in `{error}`");
         }
+    }
+
+    #[test]
+    fn a_kafka_member_is_static_and_named_after_the_pipeline_and_the_instance() {
+        let kafka = EXAMPLE.replace(
+            "kind = \"file\"\npath = \"events.jsonl\"\ntopic = \"dbserver1.inventory.customers\"",
+            "kind = \"kafka\"\nbrokers = \"localhost:9092\"",
+        );
+        let id = |text: &str| {
+            let config = PipelineConfig::parse(text).unwrap();
+            config.validate().and(config.group_instance_id())
+        };
+        let host = whoami::fallible::hostname().unwrap();
+        assert_eq!(id(&kafka), Ok(Some(format!("orders-cdc-{host}"))));
+        let named = kafka.replace("brokers =", "instance = \"worker-2\"\nbrokers =");
+        assert_eq!(id(&named), Ok(Some("orders-cdc-worker-2".into())));
+        let mut config = PipelineConfig::parse(&named).unwrap();
+        config.set_instance("worker-3").unwrap();
+        assert_eq!(
+            config.group_instance_id(),
+            Ok(Some("orders-cdc-worker-3".into())),
+            "`floe run --instance` wins over `[source] instance`"
+        );
+        let own = named.replace(
+            "[commit]",
+            "[source.properties]\n\"group.instance.id\" = \"mine\"\n[commit]",
+        );
+        assert_eq!(id(&own), Ok(Some("mine".into())), "an explicit id wins");
+        let error = config.set_instance("worker 3").unwrap_err();
+        assert!(error.contains("`orders-cdc-worker 3`"), "{error}");
+        let error = id(&named.replace("worker-2", "")).unwrap_err();
+        assert!(error.contains("choose another instance name"), "{error}");
+        assert_eq!(id(EXAMPLE), Ok(None), "a file source has no group");
     }
 
     #[test]

@@ -248,8 +248,9 @@ fn two_processes_share_the_partitions_and_one_takes_over_from_the_other() {
     let broker = Broker::start(1, TOPIC, PARTITIONS);
     let stream = generate(0x2b2b, 4000, PARTITIONS);
     let config = write_config(dir.path(), &catalog, &broker.servers, TOPIC, TABLE, "");
-    let first = Floe::start(&config, 0);
-    let mut second = Floe::start(&config, 1);
+    // Two processes of one pipeline on one host: each its own instance name.
+    let first = Floe::start_with(&config, 0, &["--instance", "a"]);
+    let mut second = Floe::start_with(&config, 1, &["--instance", "b"]);
 
     let producing = produce_in_slices(
         &broker.servers,
@@ -294,14 +295,7 @@ fn two_processes_share_the_partitions_and_one_takes_over_from_the_other() {
 #[test]
 fn kafka_to_iceberg_exactly_once_across_sigkills_on_a_standalone_broker() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(broker) = Tansu::start(dir.path(), TOPIC, PARTITIONS) else {
-        assert!(
-            !Tansu::required(),
-            "FLOE_TEST_TANSU=1 but no tansu binary ($FLOE_TANSU or tansu on the PATH)"
-        );
-        println!(
-            "skipped: no standalone broker installed (cargo install tansu --features dynostore)"
-        );
+    let Some(broker) = Tansu::start_or_skip(dir.path(), TOPIC, PARTITIONS) else {
         return;
     };
     let stream = generate(0xbeef, 3000, PARTITIONS);

@@ -15,6 +15,12 @@ pub struct RunArgs {
     /// The pipeline's TOML configuration.
     #[arg(long, short = 'c')]
     config: PathBuf,
+    /// This process's name among the processes of the pipeline, over
+    /// `[source] instance` (default: the host name). Each process of a
+    /// pipeline on one host needs its own: it is the Kafka consumer group's
+    /// static member id, `<pipeline>-<instance>`.
+    #[arg(long, env = "FLOE_INSTANCE", value_name = "NAME")]
+    instance: Option<String>,
 }
 
 /// Runs the pipeline. Configuration and start-up errors print one message and
@@ -25,13 +31,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // First of all, so that a SIGTERM during start-up is a clean stop, not
     // the default (immediate) exit.
     let stop = StopSignal::on_termination()?;
-    let config = match PipelineConfig::load(&args.config) {
+    let mut config = match PipelineConfig::load(&args.config) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("floe: {error}");
             return Ok(ExitCode::from(2));
         }
     };
+    if let Some(name) = &args.instance
+        && let Err(message) = config.set_instance(name)
+    {
+        eprintln!("floe: --instance (or FLOE_INSTANCE) `{name}`: {message}");
+        return Ok(ExitCode::from(2));
+    }
     let metrics = Arc::new(Metrics::new());
     let _server = match &config.metrics {
         Some(endpoint) => match MetricsServer::start(endpoint.listen, metrics.clone()) {

@@ -61,10 +61,15 @@ impl Pipeline {
     /// Transient failures (broker outages, a catalog that does not answer)
     /// are logged and retried with backoff; they never end the run.
     pub fn run(mut self, stop: &StopSignal) -> Result<RunSummary, PipelineError> {
+        let instance_id = self
+            .config
+            .group_instance_id()
+            .map_err(PipelineError::Setup)?;
         let SourceConfig::Kafka {
             brokers,
             group,
             properties,
+            ..
         } = self.config.source.clone()
         else {
             return Err(PipelineError::Setup(
@@ -74,6 +79,7 @@ impl Pipeline {
         let source_config = KafkaSourceConfig {
             brokers,
             group: group.unwrap_or_else(|| self.config.pipeline.clone()),
+            instance_id,
             topics: self
                 .config
                 .tables
@@ -104,7 +110,9 @@ impl Pipeline {
                 .map(|at| interval.saturating_sub(at.elapsed()))
                 .unwrap_or(interval)
                 .min(Duration::from_millis(100));
-            let polled = source.poll(max_records.min(8192), wait);
+            let polled = source
+                .poll(max_records.min(8192), wait)
+                .map_err(|e| PipelineError::Run(e.to_string()))?;
             if !polled.rebalances.is_empty() {
                 self.discard_window()?;
                 window_opened = None;

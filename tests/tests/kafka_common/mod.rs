@@ -5,7 +5,6 @@
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -17,9 +16,13 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use serde_json::{Value as Json, json};
 
 use crate::iceberg_common::TestCatalog;
+
+mod cdc;
+
+#[allow(unused_imports)] // Each test binary uses some of them.
+pub use cdc::{CdcStream, Event, Lcg, generate};
 
 /// The pipeline id (and consumer group) of the Kafka tests.
 pub const PIPELINE: &str = "kafka-cdc";
@@ -75,6 +78,22 @@ impl Tansu {
     /// (`FLOE_TEST_TANSU=1`, set by `scripts/test.sh` once it installed one).
     pub fn required() -> bool {
         std::env::var("FLOE_TEST_TANSU").is_ok_and(|v| v == "1")
+    }
+
+    /// As [`Tansu::start`], saying the test skipped when no binary is
+    /// installed; fails then instead if [`Tansu::required`].
+    pub fn start_or_skip(dir: &Path, topic: &str, partitions: i32) -> Option<Tansu> {
+        let broker = Self::start(dir, topic, partitions);
+        if broker.is_none() {
+            assert!(
+                !Self::required(),
+                "FLOE_TEST_TANSU=1 but no tansu binary ($FLOE_TANSU or tansu on the PATH)"
+            );
+            println!(
+                "skipped: no standalone broker installed (cargo install tansu --features dynostore)"
+            );
+        }
+        broker
     }
 
     /// Starts the broker (logging into `dir`) and creates `topic` with
@@ -172,176 +191,6 @@ pub fn producer(servers: &str, batching: Batching) -> ThreadedProducer<DefaultPr
     config.create().expect("producer")
 }
 
-/// One Kafka record of a CDC stream.
-#[derive(Debug, Clone)]
-pub struct Event {
-    /// The partition (the key's).
-    pub partition: i32,
-    /// Its offset there (records are produced in order to an empty topic).
-    pub offset: i64,
-    /// The key (JSON).
-    pub key: Option<String>,
-    /// The value; `None` for a tombstone.
-    pub value: Option<String>,
-}
-
-/// Randomized change events over partitions, and the table they make.
-pub struct CdcStream {
-    /// The records, in production order.
-    pub events: Vec<Event>,
-    /// Rows by id after every event.
-    pub oracle: BTreeMap<i64, Json>,
-    /// (partition, offset) of the records no decoder can read.
-    pub poison: BTreeSet<(i32, i64)>,
-    /// The next offset of each partition after every event.
-    pub ends: Vec<i64>,
-}
-
-/// A tiny deterministic generator.
-pub struct Lcg(pub u64);
-
-impl Lcg {
-    /// The next number.
-    pub fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    /// A number below `n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn row(rng: &mut Lcg, id: i64) -> Json {
-    let regions = ["eu", "us", "apac"];
-    json!({
-        "id": id,
-        "name": format!("account-{id}-{}", rng.below(1000)),
-        "amount": rng.below(1_000_000) as i64 - 500_000,
-        "region": regions[rng.below(3) as usize],
-    })
-}
-
-fn envelope(op: &str, before: Option<&Json>, after: Option<&Json>) -> String {
-    json!({"op": op, "before": before, "after": after, "source": {"ts_ms": 1_700_000_000_000i64}})
-        .to_string()
-}
-
-/// `count` events keyed by `id` over `partitions` partitions: creates,
-/// snapshot reads, updates (moving rows between the table's region
-/// partitions), deletes, primary-key changes (a delete and a create),
-/// tombstones and poison records.
-pub fn generate(seed: u64, count: usize, partitions: i32) -> CdcStream {
-    let mut rng = Lcg(seed);
-    let mut stream = CdcStream {
-        events: Vec::with_capacity(count),
-        oracle: BTreeMap::new(),
-        poison: BTreeSet::new(),
-        ends: vec![0; partitions as usize],
-    };
-    let mut next_id = 1_i64;
-    let partition_of = |id: i64| (id % i64::from(partitions)) as i32;
-    let push = |stream: &mut CdcStream, id: i64, value: Option<String>, poison: bool| {
-        let partition = partition_of(id);
-        let offset = stream.ends[partition as usize];
-        stream.ends[partition as usize] += 1;
-        if poison {
-            stream.poison.insert((partition, offset));
-        }
-        stream.events.push(Event {
-            partition,
-            offset,
-            key: Some(json!({"id": id}).to_string()),
-            value,
-        });
-    };
-    while stream.events.len() < count {
-        let pick = rng.below(1000);
-        let live = stream.oracle.len() as u64;
-        let some_live = |rng: &mut Lcg, oracle: &BTreeMap<i64, Json>| {
-            *oracle
-                .keys()
-                .nth(rng.below(oracle.len() as u64) as usize)
-                .unwrap()
-        };
-        match pick {
-            0..=299 => {
-                let id = next_id;
-                next_id += 1;
-                let after = row(&mut rng, id);
-                stream.oracle.insert(id, after.clone());
-                let op = if pick < 250 { "c" } else { "r" };
-                push(
-                    &mut stream,
-                    id,
-                    Some(envelope(op, None, Some(&after))),
-                    false,
-                );
-            }
-            300..=699 if live > 0 => {
-                let id = some_live(&mut rng, &stream.oracle);
-                let before = stream.oracle[&id].clone();
-                let after = row(&mut rng, id);
-                stream.oracle.insert(id, after.clone());
-                push(
-                    &mut stream,
-                    id,
-                    Some(envelope("u", Some(&before), Some(&after))),
-                    false,
-                );
-            }
-            700..=819 if live > 0 => {
-                let id = some_live(&mut rng, &stream.oracle);
-                let before = stream.oracle.remove(&id).unwrap();
-                push(
-                    &mut stream,
-                    id,
-                    Some(envelope("d", Some(&before), None)),
-                    false,
-                );
-                if rng.below(2) == 0 {
-                    push(&mut stream, id, None, false); // the tombstone that follows a delete
-                }
-            }
-            820..=869 if live > 0 => {
-                let old = some_live(&mut rng, &stream.oracle);
-                let before = stream.oracle.remove(&old).unwrap();
-                push(
-                    &mut stream,
-                    old,
-                    Some(envelope("d", Some(&before), None)),
-                    false,
-                );
-                let id = next_id;
-                next_id += 1;
-                let mut after = before.clone();
-                after["id"] = json!(id);
-                stream.oracle.insert(id, after.clone());
-                push(
-                    &mut stream,
-                    id,
-                    Some(envelope("c", None, Some(&after))),
-                    false,
-                );
-            }
-            870..=909 => {
-                let id = rng.below(1000) as i64;
-                let poison = match rng.below(3) {
-                    0 => "{\"op\": \"c\", \"after\": ".to_string(),
-                    1 => json!({"after": {"id": id}}).to_string(),
-                    _ => json!({"op": "x", "after": {"id": id}}).to_string(),
-                };
-                push(&mut stream, id, Some(poison), true);
-            }
-            _ => {}
-        }
-    }
-    stream
-}
-
 /// Produces `events` to `topic` and waits until the broker has them all.
 pub fn produce(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str, events: &[Event]) {
     for event in events {
@@ -366,16 +215,37 @@ pub fn produce(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str,
     producer.flush(Duration::from_secs(60)).expect("flush");
 }
 
-/// Writes `<dir>/pipeline.toml`: a Kafka source on `servers` (short group
-/// session so a killed process's partitions move on quickly), one table
-/// `table` keyed by `id` and partitioned by region, created by floe; `extra`
-/// is appended (more sections or keys of the table).
+/// The `[source.properties]` of most Kafka tests: a short group session, so
+/// that a killed process's partitions move on quickly.
+pub const SHORT_SESSION: &str = r#"[source.properties]
+"session.timeout.ms" = "3000"
+"heartbeat.interval.ms" = "300"
+"#;
+
+/// Writes `<dir>/pipeline.toml`: a Kafka source on `servers` with a short
+/// group session ([`SHORT_SESSION`]), one table `table` keyed by `id` and
+/// partitioned by region, created by floe; `extra` is appended (more
+/// sections or keys of the table).
 pub fn write_config(
     dir: &Path,
     catalog: &TestCatalog,
     servers: &str,
     topic: &str,
     table: &str,
+    extra: &str,
+) -> PathBuf {
+    write_config_with_source(dir, catalog, servers, topic, table, SHORT_SESSION, extra)
+}
+
+/// As [`write_config`], with `source` (more keys of `[source]`, and its
+/// subtables) instead of the short session: `""` keeps floe's defaults.
+pub fn write_config_with_source(
+    dir: &Path,
+    catalog: &TestCatalog,
+    servers: &str,
+    topic: &str,
+    table: &str,
+    source: &str,
     extra: &str,
 ) -> PathBuf {
     let config = format!(
@@ -388,9 +258,7 @@ name = "{name}"
 [source]
 kind = "kafka"
 brokers = "{servers}"
-[source.properties]
-"session.timeout.ms" = "3000"
-"heartbeat.interval.ms" = "300"
+{source}
 [commit]
 interval_ms = 300
 max_records = 2000
@@ -422,10 +290,16 @@ pub struct Floe {
 impl Floe {
     /// Starts `floe run --config <config>`, its log in `<config dir>/floe-<n>.log`.
     pub fn start(config: &Path, n: usize) -> Self {
+        Self::start_with(config, n, &[])
+    }
+
+    /// As [`Floe::start`], with more arguments of `floe run`.
+    pub fn start_with(config: &Path, n: usize, args: &[&str]) -> Self {
         let log = config.parent().unwrap().join(format!("floe-{n}.log"));
         let child = Command::new(floe_bin())
             .args(["run", "--config"])
             .arg(config)
+            .args(args)
             .env("FLOE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -439,6 +313,22 @@ impl Floe {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// Waits for it to exit by itself (at most `within`).
+    pub fn wait(mut self, within: Duration) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "floe did not exit within {within:?}; log: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// SIGKILL.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
@@ -446,7 +336,7 @@ impl Floe {
     }
 
     /// SIGTERM once it has subscribed, then waits for it to exit (at most `within`).
-    pub fn terminate(mut self, within: Duration) -> ExitStatus {
+    pub fn terminate(self, within: Duration) -> ExitStatus {
         let started = Instant::now();
         while !self.log_text().contains("subscribed") && started.elapsed() < within {
             std::thread::sleep(Duration::from_millis(50));
@@ -456,18 +346,7 @@ impl Floe {
             .status()
             .unwrap();
         assert!(status.success());
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                started.elapsed() < within,
-                "floe did not stop within {within:?} of SIGTERM; log: {}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.wait(within)
     }
 
     /// What it logged so far.
