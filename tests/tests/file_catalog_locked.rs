@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use iceberg_common::{TestCatalog, python};
-use pipeline_common::{floe_run, sorted, write_config, write_events};
+use pipeline_common::{floe_run, read_oracle, write_config, write_events};
 use serde_json::{Value as Json, json};
 
 const TOPIC: &str = "dbserver1.shop.stock";
@@ -91,14 +91,7 @@ fn run_through_the_lock(config: &Path, catalog: &TestCatalog, oracle: &BTreeMap<
         !warnings.is_empty() && warnings.iter().all(|l| l.contains("retrying")),
         "a warning for each retry: {stderr}"
     );
-    let read = catalog.read(TABLE);
-    let expected: Vec<Json> = oracle.values().cloned().collect();
-    assert_eq!(
-        sorted(&read["pyiceberg"]),
-        expected,
-        "PyIceberg sees the oracle"
-    );
-    assert_eq!(sorted(&read["duckdb"]), expected, "DuckDB sees the oracle");
+    read_oracle(catalog, TABLE, oracle);
 }
 
 #[test]

@@ -26,6 +26,11 @@
 //! `metadata_location` with a compare-and-swap (`UPDATE … WHERE
 //! metadata_location = <the one loaded>`); no row updated is a
 //! [`CatalogError::CommitConflict`].
+//!
+//! A statement that fails for a passing reason ([`CatalogError::is_transient`]:
+//! the SQLite file locked by another process, a PostgreSQL serialization
+//! failure, …) did not take effect and is retried with exponential backoff
+//! for up to two minutes, each retry logged as a warning.
 
 mod db;
 mod error;
