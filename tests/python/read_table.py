@@ -9,7 +9,11 @@ Prints one JSON object:
   the current metadata file (extensions loaded from the duckdb-extension-*
   packages, nothing downloaded);
 - "files": every live file of the current snapshot (content, path, records,
-  spec id, partition), read from the manifests by PyIceberg;
+  spec id, partition), read from the manifests by PyIceberg; a position
+  delete file (content 1) also has "file_path_bounds" (the lower and upper
+  bounds of its `file_path` column, field 2147483546, as text; null when
+  absent), "referenced_data_file" (null when PyIceberg does not read it) and
+  "targets" (the distinct `file_path` values of its rows, read with pyarrow);
 - "summary": the current snapshot's summary; "snapshots": how many.
 
 Values are normalized for comparison: timestamps and times as microseconds,
@@ -52,6 +56,27 @@ def rows_of(records):
     return [{k: norm(v) for k, v in r.items()} for r in records]
 
 
+FILE_PATH_ID = 2147483546
+
+
+def position_delete_details(io, df):
+    """What names a position delete file's data files: its `file_path`
+    bounds, its referenced_data_file and the paths its rows hold."""
+    import pyarrow.parquet as pq
+
+    def bound(bounds):
+        value = (bounds or {}).get(FILE_PATH_ID)
+        return None if value is None else bytes(value).decode("utf-8")
+
+    with io.new_input(df.file_path).open() as f:
+        paths = pq.read_table(f, columns=["file_path"]).column("file_path").to_pylist()
+    return {
+        "file_path_bounds": [bound(df.lower_bounds), bound(df.upper_bounds)],
+        "referenced_data_file": getattr(df, "referenced_data_file", None),
+        "targets": sorted(set(paths)),
+    }
+
+
 def main():
     uri, name, warehouse, ident = sys.argv[1:5]
     from pyiceberg.catalog.sql import SqlCatalog
@@ -67,20 +92,21 @@ def main():
         for manifest in snapshot.manifests(table.io):
             for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
                 df = entry.data_file
-                files.append(
-                    {
-                        "content": int(df.content),
-                        "path": df.file_path,
-                        "records": df.record_count,
-                        "spec_id": manifest.partition_spec_id,
-                        "manifest_content": int(manifest.content),
-                        "partition": [norm(v) for v in df.partition.record_fields()]
-                        if hasattr(df.partition, "record_fields")
-                        else [norm(v) for v in df.partition],
-                        "has_bounds": bool(df.lower_bounds) and bool(df.upper_bounds),
-                        "has_null_counts": bool(df.null_value_counts),
-                    }
-                )
+                described = {
+                    "content": int(df.content),
+                    "path": df.file_path,
+                    "records": df.record_count,
+                    "spec_id": manifest.partition_spec_id,
+                    "manifest_content": int(manifest.content),
+                    "partition": [norm(v) for v in df.partition.record_fields()]
+                    if hasattr(df.partition, "record_fields")
+                    else [norm(v) for v in df.partition],
+                    "has_bounds": bool(df.lower_bounds) and bool(df.upper_bounds),
+                    "has_null_counts": bool(df.null_value_counts),
+                }
+                if int(df.content) == 1:
+                    described.update(position_delete_details(table.io, df))
+                files.append(described)
         out["summary"] = dict(snapshot.summary.additional_properties)
         out["summary"]["operation"] = snapshot.summary.operation.value
     out["files"] = files

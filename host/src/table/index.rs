@@ -4,7 +4,7 @@
 //! interned as `u32` and a row position as `u32`: 24 bytes per entry in a
 //! hash table kept at most 7/8 full, so 28–56 bytes per key depending on
 //! where the table is in its growth cycle). Files are interned once with
-//! their partition, so deletes can be written per partition.
+//! their spec and partition, which the delete file of each one's deletes takes.
 
 use std::collections::HashMap;
 use std::sync::Arc;

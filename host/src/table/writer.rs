@@ -611,26 +611,22 @@ impl TableWriter {
             truncated,
             ..Plan::default()
         };
-        // (spec id, partition) → deleted (file, pos); partition → rows.
-        let mut deletes: HashMap<(i32, Struct), Vec<DeletedRow>> = HashMap::new();
+        // Data file (the index's number) → positions deleted in it: one
+        // delete file per data file (`write.delete.granularity = file`), so
+        // that a reader attaches it to that file only. Partition → rows.
+        let mut deletes: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         let mut rows: HashMap<Struct, Vec<(IndexKey, WindowRow)>> = HashMap::new();
-        let mut delete_row = |index: &KeyIndex, at: RowLocation| {
-            let file = index.file(at.file);
-            deletes
-                .entry((file.spec_id, file.partition.clone()))
-                .or_default()
-                .push((file.path.clone(), at.pos));
-        };
+        let mut delete_row = |at: RowLocation| deletes.entry(at.file).or_default().push(at.pos);
         if !truncated {
             for at in &self.duplicates {
-                delete_row(index, *at);
+                delete_row(*at);
                 plan.report.duplicates_removed += 1;
             }
         }
         for (key, row) in &self.pending.rows {
             let old = if truncated { None } else { index.get(key) };
             if let Some(at) = old {
-                delete_row(index, at);
+                delete_row(at);
             }
             match (old, row) {
                 (Some(_), Some(_)) => plan.report.updated += 1,
@@ -718,24 +714,28 @@ impl TableWriter {
             );
             delta.data_files.entry(spec_id).or_default().push(file);
         }
-        for ((file_spec, partition), mut positions) in deletes {
-            let dir = match metadata.partition_spec_by_id(file_spec) {
-                Some(s) => partition_dir(s, &schema, &partition),
+        for (data_file, mut positions) in deletes {
+            let target = index.file(data_file);
+            let dir = match metadata.partition_spec_by_id(target.spec_id) {
+                Some(s) => partition_dir(s, &schema, &target.partition),
                 None => String::new(),
             };
             let path = format!("{data_root}/{dir}{commit}-{n:05}-deletes.parquet");
             n += 1;
             plan.files.push(path.clone());
             plan.report.deletes_written += positions.len() as u64;
-            let file =
-                write_position_delete_file(&file_io, &path, &mut positions, file_spec, partition)
-                    .await
-                    .map_err(|source| TableError::Write {
-                        table: self.name.clone(),
-                        path: path.clone(),
-                        source,
-                    })?;
-            delta.delete_files.entry(file_spec).or_default().push(file);
+            let file = write_position_delete_file(&file_io, &path, target, &mut positions)
+                .await
+                .map_err(|source| TableError::Write {
+                    table: self.name.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+            delta
+                .delete_files
+                .entry(target.spec_id)
+                .or_default()
+                .push(file);
         }
         plan.report.data_files = delta.data_files.values().map(Vec::len).sum();
         plan.report.delete_files = delta.delete_files.values().map(Vec::len).sum();
@@ -798,9 +798,6 @@ impl TableWriter {
         report
     }
 }
-
-/// A row a position delete removes: its data file's path and its position.
-type DeletedRow = (Arc<str>, u32);
 
 /// A planned commit: the files written and the index changes it makes.
 #[derive(Debug, Default)]

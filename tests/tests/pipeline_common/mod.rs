@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -107,4 +108,18 @@ pub fn sorted(rows: &Json) -> Vec<Json> {
     let mut rows = rows.as_array().expect("rows").clone();
     rows.sort_by_key(|r| r["id"].as_i64());
     rows
+}
+
+/// Reads `table` (tests/python/read_table.py), asserts that PyIceberg and
+/// DuckDB both see `oracle` (id → row), and returns what was read.
+pub fn read_oracle(catalog: &TestCatalog, table: &str, oracle: &BTreeMap<i64, Json>) -> Json {
+    let read = catalog.read(table);
+    let expected: Vec<Json> = oracle.values().cloned().collect();
+    assert_eq!(
+        sorted(&read["pyiceberg"]),
+        expected,
+        "PyIceberg sees the oracle"
+    );
+    assert_eq!(sorted(&read["duckdb"]), expected, "DuckDB sees the oracle");
+    read
 }

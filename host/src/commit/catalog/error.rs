@@ -79,6 +79,15 @@ impl CatalogError {
         matches!(self, CatalogError::CommitConflict { .. })
     }
 
+    /// Whether this is a failure that passes and did not take effect: the
+    /// catalog database busy or locked by another process (SQLite), a
+    /// serialization failure, deadlock or refused connection (PostgreSQL).
+    /// Catalog statements are retried with backoff while they fail so, for
+    /// up to two minutes, each retry logged as a warning.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, CatalogError::Sql { source, .. } if super::db::is_transient(source))
+    }
+
     pub(crate) fn iceberg(context: impl Into<String>, source: iceberg::Error) -> Self {
         CatalogError::Iceberg {
             context: context.into(),

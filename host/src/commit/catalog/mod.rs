@@ -26,6 +26,11 @@
 //! `metadata_location` with a compare-and-swap (`UPDATE … WHERE
 //! metadata_location = <the one loaded>`); no row updated is a
 //! [`CatalogError::CommitConflict`].
+//!
+//! A statement that fails for a passing reason ([`CatalogError::is_transient`]:
+//! the SQLite file locked by another process, a PostgreSQL serialization
+//! failure, …) did not take effect and is retried with exponential backoff
+//! for up to two minutes, each retry logged as a warning.
 
 mod db;
 mod error;
@@ -140,19 +145,26 @@ impl SqlCatalog {
             return Err(CatalogError::InvalidUri(config.uri.clone()));
         }
         let name = config.name.clone();
-        let db = Db::connect(&config.uri).await.map_err(sql_error(
+        let db = Db::connect(&name, &config.uri).await.map_err(sql_error(
             &name,
             format!("connecting to {}", redact(&config.uri)),
         ))?;
         for ddl in [CREATE_TABLES, CREATE_NAMESPACE_PROPERTIES] {
-            db.execute(ddl, &[])
-                .await
-                .map_err(sql_error(&name, "creating the catalog tables"))?;
+            db.execute("creating the catalog tables", ddl, &[]).await?;
         }
-        let typed = db
-            .fetch("SELECT iceberg_type FROM iceberg_tables LIMIT 0", &[], 0)
+        let typed = match db
+            .fetch(
+                "probing for iceberg_type",
+                "SELECT iceberg_type FROM iceberg_tables LIMIT 0",
+                &[],
+                0,
+            )
             .await
-            .is_ok();
+        {
+            Ok(_) => true,
+            Err(err) if err.is_transient() => return Err(err),
+            Err(_) => false,
+        };
         if !typed {
             warn!(catalog = %name, "iceberg_tables has no iceberg_type column (v0 catalog schema); using it as it is");
         }
@@ -199,9 +211,8 @@ impl SqlCatalog {
         ] {
             let rows = self
                 .db
-                .fetch(sql, &[&self.name, &ns, &like], 1)
-                .await
-                .map_err(sql_error(&self.name, context.clone()))?;
+                .fetch(&context, sql, &[&self.name, &ns, &like], 1)
+                .await?;
             if !rows.is_empty() {
                 return Ok(true);
             }
@@ -232,11 +243,11 @@ impl SqlCatalog {
         for (key, value) in properties {
             self.db
                 .execute(
+                    &format!("creating namespace {ns}"),
                     "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) VALUES (?, ?, ?, ?)",
                     &[&self.name, &ns, key, value],
                 )
-                .await
-                .map_err(sql_error(&self.name, format!("creating namespace {ns}")))?;
+                .await?;
         }
         info!(catalog = %self.name, namespace = %ns, "namespace created");
         Ok(())
@@ -264,12 +275,12 @@ impl SqlCatalog {
         let rows = self
             .db
             .fetch(
+                &format!("reading namespace {ns}"),
                 "SELECT property_key, property_value FROM iceberg_namespace_properties WHERE catalog_name = ? AND namespace = ?",
                 &[&self.name, &ns],
                 2,
             )
-            .await
-            .map_err(sql_error(&self.name, format!("reading namespace {ns}")))?;
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|mut row| {
@@ -292,9 +303,13 @@ impl SqlCatalog {
         );
         let rows = self
             .db
-            .fetch(&sql, &[&self.name, &ns], 1)
-            .await
-            .map_err(sql_error(&self.name, format!("listing tables of {ns}")))?;
+            .fetch(
+                &format!("listing tables of {ns}"),
+                &sql,
+                &[&self.name, &ns],
+                1,
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|mut row| row.pop().flatten())
@@ -310,12 +325,13 @@ impl SqlCatalog {
         let ns = ident.namespace().join(".");
         let rows = self
             .db
-            .fetch(&sql, &[&self.name, &ns, ident.name()], 1)
-            .await
-            .map_err(sql_error(
-                &self.name,
-                format!("looking up table {}", table_name(ident)),
-            ))?;
+            .fetch(
+                &format!("looking up table {}", table_name(ident)),
+                &sql,
+                &[&self.name, &ns, ident.name()],
+                1,
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .next()
@@ -402,9 +418,11 @@ impl SqlCatalog {
             .map_err(|e| CatalogError::iceberg(format!("writing {metadata_location}"), e))?;
         let metadata_location = metadata_location.to_string();
         let ns = ident.namespace().join(".");
+        let context = format!("registering table {name}");
         let inserted = if self.typed {
             self.db
                 .execute(
+                    &context,
                     "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location, iceberg_type) VALUES (?, ?, ?, ?, NULL, 'TABLE')",
                     &[&self.name, &ns, ident.name(), &metadata_location],
                 )
@@ -412,6 +430,7 @@ impl SqlCatalog {
         } else {
             self.db
                 .execute(
+                    &context,
                     "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location) VALUES (?, ?, ?, ?, NULL)",
                     &[&self.name, &ns, ident.name(), &metadata_location],
                 )
@@ -425,9 +444,7 @@ impl SqlCatalog {
                     table: name,
                 });
             }
-            return Err(sql_error(&self.name, format!("registering table {name}"))(
-                err,
-            ));
+            return Err(err);
         }
         info!(catalog = %self.name, table = %name, %metadata_location, "table created");
         Ok(LoadedTable {
@@ -464,6 +481,7 @@ impl SqlCatalog {
         let updated = self
             .db
             .execute(
+                &format!("committing {name}"),
                 &sql,
                 &[
                     &next,
@@ -493,7 +511,7 @@ impl SqlCatalog {
                 })
             }
             // Whether the update happened is unknown: keep the file, it may be live.
-            Err(err) => Err(sql_error(&self.name, format!("committing {name}"))(err)),
+            Err(err) => Err(err),
         }
     }
 
@@ -506,12 +524,12 @@ impl SqlCatalog {
         );
         let deleted = self
             .db
-            .execute(&sql, &[&self.name, &ns, ident.name()])
-            .await
-            .map_err(sql_error(
-                &self.name,
-                format!("dropping table {}", table_name(ident)),
-            ))?;
+            .execute(
+                &format!("dropping table {}", table_name(ident)),
+                &sql,
+                &[&self.name, &ns, ident.name()],
+            )
+            .await?;
         if deleted == 0 {
             return Err(CatalogError::NoSuchTable {
                 catalog: self.name.clone(),
