@@ -12,6 +12,7 @@ use crate::commit::catalog::{self, SqlCatalog};
 use crate::config::{PipelineConfig, TableConfig, TopicRouter};
 use crate::decode::{DebeziumConfig, DebeziumDecoder};
 use crate::dlq::DeadLetter;
+use crate::maintain::Maintainer;
 use crate::plugin::{DecodeStage, PluginRegistry, TransformStage};
 use crate::table::schema::column_type;
 use crate::table::{TableOptions, TableWriter};
@@ -82,6 +83,8 @@ pub(super) struct TableRun {
     pub plugins: BTreeMap<String, String>,
     /// When each distinct reason class was last logged.
     reasons_logged: HashMap<String, Instant>,
+    /// The table's maintenance between commit windows.
+    maintainer: Maintainer,
     /// Where the decoder learns the table's column types.
     types: TypesMailbox,
     /// The column types the configuration declares.
@@ -95,6 +98,20 @@ impl TableRun {
     /// (0 when its snapshots name none).
     pub fn next_offset(&self, topic: &str, partition: i32) -> i64 {
         self.writer.offsets().get(topic, partition).unwrap_or(0)
+    }
+
+    /// Runs the table maintenance that is due after a commit (see
+    /// [`crate::maintain`]) and hands what it committed to the writer. A
+    /// failure is logged and changes nothing the next commit needs.
+    pub fn maintain(&mut self, runtime: &tokio::runtime::Runtime) {
+        let Some(table) = self.writer.table().cloned() else {
+            return;
+        };
+        match runtime.block_on(self.maintainer.after_commit(&table)) {
+            Ok(Some(maintained)) => self.writer.maintained(maintained),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(table = %self.name, %err, "table maintenance failed; tried again later"),
+        }
     }
 
     /// Tells the decoder the table's column types when the writer's schema
@@ -200,6 +217,7 @@ pub(super) fn open_table(
     options.create = table.create;
     options.partition = table.partition_by.clone();
     options.key = table.key.clone().unwrap_or_default();
+    options.properties.extend(table.properties.clone());
     if let Some(limit) = table.max_new_columns {
         options.max_new_columns = limit;
     }
@@ -259,6 +277,7 @@ pub(super) fn open_table(
         dead_sent: false,
         plugins: BTreeMap::new(),
         reasons_logged: HashMap::new(),
+        maintainer: Maintainer::new(catalog.clone(), config.pipeline.clone()),
         published: writer_schema,
         types,
         configured_types,
