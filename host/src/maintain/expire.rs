@@ -85,7 +85,8 @@ pub fn snapshots_to_expire(
         let min = min_snapshots_to_keep
             .map(|m| m.max(1) as usize)
             .unwrap_or(policy.min_snapshots_to_keep);
-        let cutoff = now_ms.saturating_sub(max_snapshot_age_ms.unwrap_or(policy.max_snapshot_age_ms));
+        let cutoff =
+            now_ms.saturating_sub(max_snapshot_age_ms.unwrap_or(policy.max_snapshot_age_ms));
         let mut walking = true;
         for (i, snapshot) in ancestors(metadata, reference.snapshot_id).enumerate() {
             on_branches.insert(snapshot.snapshot_id());

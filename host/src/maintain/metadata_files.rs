@@ -125,7 +125,11 @@ mod tests {
             6,
         );
         let (last, _) = commits.last().unwrap();
-        let logged: Vec<&str> = last.metadata_log().iter().map(|e| e.metadata_file.as_str()).collect();
+        let logged: Vec<&str> = last
+            .metadata_log()
+            .iter()
+            .map(|e| e.metadata_file.as_str())
+            .collect();
         assert_eq!(
             logged,
             [

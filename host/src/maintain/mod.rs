@@ -256,6 +256,10 @@ mod tests {
         assert_eq!(policy.max_snapshot_age_ms, 0);
         assert_eq!(policy.max_snapshots, 10);
         assert_eq!(policy.min_snapshots_to_keep, 1, "never below one");
-        assert_eq!(policy.interval, Duration::from_secs(60), "unparsable: default");
+        assert_eq!(
+            policy.interval,
+            Duration::from_secs(60),
+            "unparsable: default"
+        );
     }
 }

@@ -61,7 +61,9 @@ pub async fn unreachable_files(
         if manifests.is_empty() {
             break;
         }
-        for manifest in read_manifest_list(file_io, table, snapshot.manifest_list(), version).await? {
+        for manifest in
+            read_manifest_list(file_io, table, snapshot.manifest_list(), version).await?
+        {
             manifests.remove(&manifest.manifest_path);
             kept_manifests
                 .entry(manifest.manifest_path.clone())
@@ -148,14 +150,15 @@ async fn manifest_file_paths(
     table: &str,
     manifest: &ManifestFile,
 ) -> Result<Vec<String>, MaintainError> {
-    let loaded = manifest
-        .load_manifest(file_io)
-        .await
-        .map_err(|source| MaintainError::Iceberg {
-            table: table.to_string(),
-            context: format!("reading {}", manifest.manifest_path),
-            source,
-        })?;
+    let loaded =
+        manifest
+            .load_manifest(file_io)
+            .await
+            .map_err(|source| MaintainError::Iceberg {
+                table: table.to_string(),
+                context: format!("reading {}", manifest.manifest_path),
+                source,
+            })?;
     Ok(loaded
         .entries()
         .iter()

@@ -110,7 +110,9 @@ impl TableRun {
         match runtime.block_on(self.maintainer.after_commit(&table)) {
             Ok(Some(maintained)) => self.writer.maintained(maintained),
             Ok(None) => {}
-            Err(err) => tracing::warn!(table = %self.name, %err, "table maintenance failed; tried again later"),
+            Err(err) => {
+                tracing::warn!(table = %self.name, %err, "table maintenance failed; tried again later")
+            }
         }
     }
 

@@ -248,7 +248,10 @@ impl TableWriter {
     /// the key index and offsets stay as they are; a table whose current
     /// snapshot differs is not taken (the next commit then reloads).
     pub fn maintained(&mut self, table: LoadedTable) {
-        let current = self.table.as_ref().map(|t| t.metadata.current_snapshot_id());
+        let current = self
+            .table
+            .as_ref()
+            .map(|t| t.metadata.current_snapshot_id());
         if current == Some(table.metadata.current_snapshot_id()) {
             self.table = Some(table);
         }

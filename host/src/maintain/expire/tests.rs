@@ -8,7 +8,6 @@ use iceberg::spec::{
 use super::*;
 use crate::commit::offsets::{SUMMARY_OFFSETS, SUMMARY_PIPELINE, table_offsets};
 
-
 fn policy(age_ms: i64, max: usize, min: usize) -> MaintenancePolicy {
     MaintenancePolicy {
         max_snapshot_age_ms: age_ms,
@@ -45,7 +44,10 @@ fn table(n: i64, pipeline: impl Fn(i64) -> Option<&'static str>) -> (TableMetada
         let mut properties = HashMap::new();
         if let Some(p) = pipeline(i) {
             properties.insert(SUMMARY_PIPELINE.to_string(), p.to_string());
-            properties.insert(SUMMARY_OFFSETS.to_string(), format!(r#"{{"t":{{"0":{i}}}}}"#));
+            properties.insert(
+                SUMMARY_OFFSETS.to_string(),
+                format!(r#"{{"t":{{"0":{i}}}}}"#),
+            );
         }
         let snapshot = Snapshot::builder()
             .with_snapshot_id(i)
@@ -87,11 +89,19 @@ fn age_limit_and_min_to_keep() {
     let expired = snapshots_to_expire(&metadata, &policy(9_000, 500, 1), "p", now);
     assert_eq!(expired, (1..=10).collect::<Vec<_>>());
     let expired = snapshots_to_expire(&metadata, &policy(0, 500, 1), "p", now);
-    assert_eq!(expired, (1..=19).collect::<Vec<_>>(), "the current one stays");
+    assert_eq!(
+        expired,
+        (1..=19).collect::<Vec<_>>(),
+        "the current one stays"
+    );
     let expired = snapshots_to_expire(&metadata, &policy(0, 500, 3), "p", now);
     assert_eq!(expired, (1..=17).collect::<Vec<_>>());
     let expired = snapshots_to_expire(&metadata, &policy(0, 2, 4), "p", now);
-    assert_eq!(expired, (1..=16).collect::<Vec<_>>(), "min-to-keep wins over the count");
+    assert_eq!(
+        expired,
+        (1..=16).collect::<Vec<_>>(),
+        "min-to-keep wins over the count"
+    );
     assert!(snapshots_to_expire(&metadata, &policy(3_600_000, 500, 1), "p", now).is_empty());
 }
 
@@ -101,7 +111,12 @@ fn tags_and_branches_are_kept() {
     metadata = TableMetadataBuilder::new_from_metadata(metadata, None)
         .set_ref(
             "release",
-            SnapshotReference::new(3, SnapshotRetention::Tag { max_ref_age_ms: None }),
+            SnapshotReference::new(
+                3,
+                SnapshotRetention::Tag {
+                    max_ref_age_ms: None,
+                },
+            ),
         )
         .unwrap()
         .set_ref(
@@ -114,7 +129,11 @@ fn tags_and_branches_are_kept() {
         .metadata;
     let expired = snapshots_to_expire(&metadata, &policy(0, 500, 1), "p", now);
     let kept: Vec<i64> = (1..=20).filter(|id| !expired.contains(id)).collect();
-    assert_eq!(kept, [3, 6, 7, 20], "tag, the branch's head and its min of 2, current");
+    assert_eq!(
+        kept,
+        [3, 6, 7, 20],
+        "tag, the branch's head and its min of 2, current"
+    );
 }
 
 #[test]
