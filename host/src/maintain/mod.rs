@@ -30,10 +30,12 @@
 //! | `floe.expire.interval-ms`                  | 60000 (1 min)  | at most one expiry per table this often |
 //!
 //! When expiry runs: after a commit of the table (in the pipeline, between
-//! commit windows) when at least `floe.expire.interval-ms` passed since
-//! this process last expired the table's snapshots and some snapshot is
-//! due (older than the age limit or beyond the count); deciding that reads
-//! only the metadata in memory.
+//! commit windows), at most once per `floe.expire.interval-ms` per table
+//! and process: the check reads only the metadata in memory (and the
+//! metadata file's size, for `floe_table_metadata_bytes`), and expires
+//! when some snapshot is due (older than the age limit or beyond the
+//! count). A failed check or expiry is logged; the next one is an interval
+//! later.
 //!
 //! [`SqlCatalog::commit_table`]: crate::commit::SqlCatalog::commit_table
 
@@ -154,6 +156,7 @@ pub struct Maintainer {
     catalog: SqlCatalog,
     pipeline: String,
     last_expiry: Option<Instant>,
+    metadata_bytes: Option<u64>,
 }
 
 impl Maintainer {
@@ -165,7 +168,14 @@ impl Maintainer {
             catalog,
             pipeline: pipeline.into(),
             last_expiry: None,
+            metadata_bytes: None,
         }
+    }
+
+    /// The size of the table's current metadata file, as measured at the
+    /// last expiry check (`None` before the first).
+    pub fn metadata_bytes(&self) -> Option<u64> {
+        self.metadata_bytes
     }
 
     /// Runs what is due on `table`, just committed. Returns the table as
@@ -184,12 +194,15 @@ impl Maintainer {
         {
             return Ok(None);
         }
+        self.last_expiry = Some(Instant::now());
+        if let Ok(input) = self.catalog.file_io().new_input(&table.metadata_location) {
+            self.metadata_bytes = input.metadata().await.ok().map(|m| m.size);
+        }
         let expiring =
             expire::snapshots_to_expire(&table.metadata, &policy, &self.pipeline, expire::now_ms());
         if expiring.is_empty() {
             return Ok(None);
         }
-        self.last_expiry = Some(Instant::now());
         match expire::expire_snapshots(&self.catalog, table, &expiring).await {
             Ok(outcome) => {
                 info!(

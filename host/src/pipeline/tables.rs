@@ -13,6 +13,7 @@ use crate::config::{PipelineConfig, TableConfig, TopicRouter};
 use crate::decode::{DebeziumConfig, DebeziumDecoder};
 use crate::dlq::DeadLetter;
 use crate::maintain::Maintainer;
+use crate::metrics::MaintenanceMetrics;
 use crate::plugin::{DecodeStage, PluginRegistry, TransformStage};
 use crate::table::schema::column_type;
 use crate::table::{TableOptions, TableWriter};
@@ -101,19 +102,28 @@ impl TableRun {
     }
 
     /// Runs the table maintenance that is due after a commit (see
-    /// [`crate::maintain`]) and hands what it committed to the writer. A
-    /// failure is logged and changes nothing the next commit needs.
-    pub fn maintain(&mut self, runtime: &tokio::runtime::Runtime) {
+    /// [`crate::maintain`]), hands what it committed to the writer and
+    /// reports the table's size. A failure is logged and changes nothing
+    /// the next commit needs.
+    pub fn maintain(&mut self, runtime: &tokio::runtime::Runtime, metrics: &MaintenanceMetrics) {
         let Some(table) = self.writer.table().cloned() else {
             return;
         };
-        match runtime.block_on(self.maintainer.after_commit(&table)) {
-            Ok(Some(maintained)) => self.writer.maintained(maintained),
-            Ok(None) => {}
-            Err(err) => {
-                tracing::warn!(table = %self.name, %err, "table maintenance failed; tried again later")
+        let started = Instant::now();
+        let snapshots = match runtime.block_on(self.maintainer.after_commit(&table)) {
+            Ok(Some(maintained)) => {
+                metrics.ran(&self.name, "expire_snapshots", started.elapsed());
+                let snapshots = maintained.metadata.snapshots().len();
+                self.writer.maintained(maintained);
+                snapshots
             }
-        }
+            Ok(None) => table.metadata.snapshots().len(),
+            Err(err) => {
+                tracing::warn!(table = %self.name, %err, "table maintenance failed; tried again later");
+                table.metadata.snapshots().len()
+            }
+        };
+        metrics.table_state(&self.name, snapshots, self.maintainer.metadata_bytes());
     }
 
     /// Tells the decoder the table's column types when the writer's schema
