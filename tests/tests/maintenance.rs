@@ -14,7 +14,7 @@ use floe::commit::catalog::parse_table_ident;
 use floe::maintain::MaintenancePolicy;
 use floe::maintain::expire::{commit_expiry, now_ms, snapshots_to_expire};
 use iceberg_common::TestCatalog;
-use pipeline_common::{run_to_end, sorted, write_config, write_events};
+use pipeline_common::{assert_reads, run_to_end, write_config, write_events};
 use serde_json::{Value as Json, json};
 
 const TOPIC: &str = "dbserver1.shop.items";
@@ -108,26 +108,8 @@ fn check(
     upto: usize,
     context: &str,
 ) -> Json {
-    let read = catalog.read(TABLE);
     let expected: Vec<Json> = oracle[upto - 1].values().cloned().collect();
-    assert_eq!(
-        sorted(&read["pyiceberg"]),
-        expected,
-        "{context}: PyIceberg sees the oracle"
-    );
-    assert_eq!(
-        sorted(&read["duckdb"]),
-        expected,
-        "{context}: DuckDB sees the oracle"
-    );
-    let offsets: Json =
-        serde_json::from_str(read["summary"]["floe.offsets"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        offsets,
-        json!({ (TOPIC): {"0": upto} }),
-        "{context}: the next offset"
-    );
-    read
+    assert_reads(catalog, TABLE, TOPIC, &expected, upto, context)
 }
 
 fn metadata_files(dir: &Path) -> usize {

@@ -36,9 +36,9 @@ use iceberg::spec::{
 };
 use tracing::warn;
 
-use super::{MaintainError, MaintenancePolicy, delete_files, unreachable};
+use super::{MaintenancePolicy, delete_files, unreachable};
 use crate::commit::offsets::latest_floe_snapshot;
-use crate::commit::{LoadedTable, SqlCatalog};
+use crate::commit::{CommitError, LoadedTable, SqlCatalog};
 
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
@@ -150,14 +150,14 @@ pub struct Expired {
 
 /// Removes the snapshots `ids` from `table` with compare-and-swap, then
 /// deletes the files that only they reached. A lost compare-and-swap is a
-/// [`MaintainError::Catalog`] conflict and deletes nothing; once the commit
+/// [`CommitError::Catalog`] conflict and deletes nothing; once the commit
 /// landed this never fails (a file it cannot read or delete is logged and
 /// left behind as an orphan).
 pub async fn expire_snapshots(
     catalog: &SqlCatalog,
     table: &LoadedTable,
     ids: &[i64],
-) -> Result<Expired, MaintainError> {
+) -> Result<Expired, CommitError> {
     let committed = commit_expiry(catalog, table, ids).await?;
     let name = table.name();
     let files = match unreachable::unreachable_files(
@@ -188,7 +188,7 @@ pub async fn commit_expiry(
     catalog: &SqlCatalog,
     table: &LoadedTable,
     ids: &[i64],
-) -> Result<LoadedTable, MaintainError> {
+) -> Result<LoadedTable, CommitError> {
     let mut builder = TableMetadataBuilder::new_from_metadata(
         (*table.metadata).clone(),
         Some(table.metadata_location.clone()),
@@ -201,7 +201,7 @@ pub async fn commit_expiry(
     }
     let metadata = builder
         .build()
-        .map_err(|source| MaintainError::Iceberg {
+        .map_err(|source| CommitError::Iceberg {
             table: table.name(),
             context: "removing expired snapshots".into(),
             source,

@@ -50,7 +50,7 @@ use futures::StreamExt;
 use iceberg::io::FileIO;
 use tracing::{debug, info, warn};
 
-use crate::commit::{CatalogError, LoadedTable, SqlCatalog};
+use crate::commit::{CommitError, LoadedTable, SqlCatalog};
 
 /// Table property: metadata-log entries a new metadata file keeps.
 pub const PREVIOUS_VERSIONS_MAX: &str = "write.metadata.previous-versions-max";
@@ -129,27 +129,6 @@ impl MaintenancePolicy {
     }
 }
 
-/// Maintenance that failed. The table is unharmed: a failure before the
-/// commit changed nothing, one after it leaves unreferenced files behind.
-#[derive(Debug, thiserror::Error)]
-pub enum MaintainError {
-    /// The catalog failed (a lost compare-and-swap is not an error: the
-    /// round is skipped).
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    /// Reading a manifest list or manifest, or building metadata, failed.
-    #[error("table {table}: {context}: {source}")]
-    Iceberg {
-        /// The table, `namespace.name`.
-        table: String,
-        /// What floe was doing, naming the file.
-        context: String,
-        /// The iceberg crate's error.
-        #[source]
-        source: iceberg::Error,
-    },
-}
-
 /// A table's maintenance between commit windows: when it last ran.
 #[derive(Debug)]
 pub struct Maintainer {
@@ -183,10 +162,12 @@ impl Maintainer {
     /// or `None` when nothing was committed (nothing due, or the
     /// compare-and-swap was lost: the round is skipped, nothing deleted,
     /// and the writer reloads at its next commit as after any conflict).
+    /// An error leaves the table unharmed: one before the commit changed
+    /// nothing, and after the commit nothing fails.
     pub async fn after_commit(
         &mut self,
         table: &LoadedTable,
-    ) -> Result<Option<LoadedTable>, MaintainError> {
+    ) -> Result<Option<LoadedTable>, CommitError> {
         let policy = MaintenancePolicy::from_properties(table.metadata.properties());
         if self
             .last_expiry
@@ -214,7 +195,7 @@ impl Maintainer {
                 );
                 Ok(Some(outcome.table))
             }
-            Err(MaintainError::Catalog(err)) if err.is_commit_conflict() => {
+            Err(err) if err.is_conflict() => {
                 warn!(table = %table.name(), "another writer committed first; snapshot expiry skipped this round");
                 Ok(None)
             }

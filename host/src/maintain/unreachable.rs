@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use iceberg::io::FileIO;
 use iceberg::spec::{FormatVersion, ManifestFile, ManifestList, TableMetadata};
 
-use super::MaintainError;
+use crate::commit::CommitError;
 
 /// The files `base`'s snapshots reached that none of `retained`'s
 /// snapshots reach (`retained` is `base` after expiry).
@@ -34,7 +34,7 @@ pub async fn unreachable_files(
     table: &str,
     base: &TableMetadata,
     retained: &TableMetadata,
-) -> Result<Vec<String>, MaintainError> {
+) -> Result<Vec<String>, CommitError> {
     let version = retained.format_version();
     let retained_ids: HashSet<i64> = retained.snapshots().map(|s| s.snapshot_id()).collect();
     let retained_lists: HashSet<&str> = retained.snapshots().map(|s| s.manifest_list()).collect();
@@ -121,10 +121,10 @@ pub async fn read_manifest_list(
     table: &str,
     path: &str,
     version: FormatVersion,
-) -> Result<Vec<ManifestFile>, MaintainError> {
+) -> Result<Vec<ManifestFile>, CommitError> {
     let failed = |context: String| {
         let table = table.to_string();
-        move |source| MaintainError::Iceberg {
+        move |source| CommitError::Iceberg {
             table,
             context,
             source,
@@ -149,16 +149,15 @@ async fn manifest_file_paths(
     file_io: &FileIO,
     table: &str,
     manifest: &ManifestFile,
-) -> Result<Vec<String>, MaintainError> {
-    let loaded =
-        manifest
-            .load_manifest(file_io)
-            .await
-            .map_err(|source| MaintainError::Iceberg {
-                table: table.to_string(),
-                context: format!("reading {}", manifest.manifest_path),
-                source,
-            })?;
+) -> Result<Vec<String>, CommitError> {
+    let loaded = manifest
+        .load_manifest(file_io)
+        .await
+        .map_err(|source| CommitError::Iceberg {
+            table: table.to_string(),
+            context: format!("reading {}", manifest.manifest_path),
+            source,
+        })?;
     Ok(loaded
         .entries()
         .iter()

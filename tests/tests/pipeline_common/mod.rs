@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use floe_tests::floe_bin;
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
 use crate::iceberg_common::{TestCatalog, python};
 
@@ -107,4 +107,37 @@ pub fn sorted(rows: &Json) -> Vec<Json> {
     let mut rows = rows.as_array().expect("rows").clone();
     rows.sort_by_key(|r| r["id"].as_i64());
     rows
+}
+
+/// Reads `table` with PyIceberg and DuckDB as a user would, asserts that
+/// both return `expected` (rows sorted by `id`) and that the current
+/// snapshot's `floe.offsets` is `next` for partition 0 of `topic`; returns
+/// the read (tests/python/read_table.py's JSON).
+pub fn assert_reads(
+    catalog: &TestCatalog,
+    table: &str,
+    topic: &str,
+    expected: &[Json],
+    next: usize,
+    context: &str,
+) -> Json {
+    let read = catalog.read(table);
+    assert_eq!(
+        sorted(&read["pyiceberg"]),
+        expected,
+        "{context}: PyIceberg sees the oracle"
+    );
+    assert_eq!(
+        sorted(&read["duckdb"]),
+        expected,
+        "{context}: DuckDB sees the oracle"
+    );
+    let offsets: Json =
+        serde_json::from_str(read["summary"]["floe.offsets"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        offsets,
+        json!({ (topic): {"0": next} }),
+        "{context}: the snapshot records the next offset"
+    );
+    read
 }
