@@ -276,6 +276,12 @@ pub struct TableConfig {
     /// where both name a column); for a table `create` makes, they are the types.
     #[serde(default)]
     pub types: BTreeMap<String, String>,
+    /// Table properties of a table `create` makes, over floe's defaults
+    /// (`write.metadata.previous-versions-max = 20`,
+    /// `write.metadata.delete-after-commit.enabled = true`); the maintenance
+    /// properties are documented in [`crate::maintain`].
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
     /// How many columns schema evolution may add to the table in one commit
     /// window (default [`crate::table::DEFAULT_MAX_NEW_COLUMNS`]); a change
     /// that would add more goes to the dead-letter queue and the table is

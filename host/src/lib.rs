@@ -7,13 +7,15 @@
 //! change model), [`plugin`] (the WebAssembly host that decodes and
 //! transforms), [`table`] (per-table buffer, key index, data and delete
 //! files), [`commit`] (row-delta snapshots, the SQL catalog, offsets),
-//! [`dlq`] (the dead-letter queue); [`config`] is the pipeline's TOML.
+//! [`maintain`] (metadata file cleanup, snapshot expiry), [`dlq`] (the
+//! dead-letter queue); [`config`] is the pipeline's TOML.
 
 pub mod change;
 pub mod commit;
 pub mod config;
 pub mod decode;
 pub mod dlq;
+pub mod maintain;
 pub mod metrics;
 pub mod pipeline;
 pub mod plugin;

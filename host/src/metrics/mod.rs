@@ -5,9 +5,11 @@
 //! `/health` from its own thread.
 
 mod health;
+mod maintenance;
 mod registry;
 mod server;
 
 pub use health::Health;
+pub use maintenance::MaintenanceMetrics;
 pub use registry::{Metrics, Totals};
 pub use server::{MetricsServer, MetricsServerError};

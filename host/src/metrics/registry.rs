@@ -11,15 +11,17 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::health::Health;
+use super::maintenance::MaintenanceMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TopicLabel {
     topic: String,
 }
 
+/// The label of a table's series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TableLabel {
-    table: String,
+pub(super) struct TableLabel {
+    pub(super) table: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -66,7 +68,8 @@ struct ReloadLabels {
     outcome: String,
 }
 
-fn latency_histogram() -> Histogram {
+/// Buckets of commit and maintenance durations.
+pub(super) fn latency_histogram() -> Histogram {
     // 1 ms … ~16 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
@@ -76,7 +79,8 @@ fn plugin_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_01, 2.0, 15))
 }
 
-type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+/// A histogram per label set.
+pub(super) type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every series floe exports. Cheap to update from any thread.
 pub struct Metrics {
@@ -98,6 +102,7 @@ pub struct Metrics {
     index_bytes: Family<TableLabel, Gauge>,
     buffered_records: Gauge,
     buffered_bytes: Gauge,
+    maintenance: MaintenanceMetrics,
     totals: [AtomicU64; 5],
     health: Health,
 }
@@ -240,6 +245,7 @@ impl Metrics {
             "Bytes of records read and not yet committed",
             buffered_bytes.clone(),
         );
+        let maintenance = MaintenanceMetrics::register(&mut registry);
         Metrics {
             registry,
             records_in,
@@ -259,6 +265,7 @@ impl Metrics {
             index_bytes,
             buffered_records,
             buffered_bytes,
+            maintenance,
             totals: Default::default(),
             health: Health::new(),
         }
@@ -390,6 +397,11 @@ impl Metrics {
     pub fn buffered(&self, records: usize, bytes: usize) {
         self.buffered_records.set(records as i64);
         self.buffered_bytes.set(bytes as i64);
+    }
+
+    /// The series of table sizes and maintenance runs.
+    pub fn maintenance(&self) -> &MaintenanceMetrics {
+        &self.maintenance
     }
 
     /// The pipeline's health, as `/health` reports it.

@@ -417,6 +417,7 @@ impl Pipeline {
                 if report.dropped {
                     outcome.dropped = true;
                 } else if report.snapshot_id.is_some() {
+                    run.maintain(&self.runtime, self.metrics.maintenance());
                     self.summary.snapshots += 1;
                     self.metrics.committed(
                         &run.name,

@@ -12,6 +12,8 @@ use crate::commit::catalog::{self, SqlCatalog};
 use crate::config::{PipelineConfig, TableConfig, TopicRouter};
 use crate::decode::{DebeziumConfig, DebeziumDecoder};
 use crate::dlq::DeadLetter;
+use crate::maintain::Maintainer;
+use crate::metrics::MaintenanceMetrics;
 use crate::plugin::{DecodeStage, PluginRegistry, TransformStage};
 use crate::table::schema::column_type;
 use crate::table::{TableOptions, TableWriter};
@@ -82,6 +84,8 @@ pub(super) struct TableRun {
     pub plugins: BTreeMap<String, String>,
     /// When each distinct reason class was last logged.
     reasons_logged: HashMap<String, Instant>,
+    /// The table's maintenance between commit windows.
+    maintainer: Maintainer,
     /// Where the decoder learns the table's column types.
     types: TypesMailbox,
     /// The column types the configuration declares.
@@ -95,6 +99,31 @@ impl TableRun {
     /// (0 when its snapshots name none).
     pub fn next_offset(&self, topic: &str, partition: i32) -> i64 {
         self.writer.offsets().get(topic, partition).unwrap_or(0)
+    }
+
+    /// Runs the table maintenance that is due after a commit (see
+    /// [`crate::maintain`]), hands what it committed to the writer and
+    /// reports the table's size. A failure is logged and changes nothing
+    /// the next commit needs.
+    pub fn maintain(&mut self, runtime: &tokio::runtime::Runtime, metrics: &MaintenanceMetrics) {
+        let Some(table) = self.writer.table().cloned() else {
+            return;
+        };
+        let started = Instant::now();
+        let snapshots = match runtime.block_on(self.maintainer.after_commit(&table)) {
+            Ok(Some(maintained)) => {
+                metrics.ran(&self.name, "expire_snapshots", started.elapsed());
+                let snapshots = maintained.metadata.snapshots().len();
+                self.writer.maintained(maintained);
+                snapshots
+            }
+            Ok(None) => table.metadata.snapshots().len(),
+            Err(err) => {
+                tracing::warn!(table = %self.name, %err, "table maintenance failed; tried again later");
+                table.metadata.snapshots().len()
+            }
+        };
+        metrics.table_state(&self.name, snapshots, self.maintainer.metadata_bytes());
     }
 
     /// Tells the decoder the table's column types when the writer's schema
@@ -200,6 +229,7 @@ pub(super) fn open_table(
     options.create = table.create;
     options.partition = table.partition_by.clone();
     options.key = table.key.clone().unwrap_or_default();
+    options.properties.extend(table.properties.clone());
     if let Some(limit) = table.max_new_columns {
         options.max_new_columns = limit;
     }
@@ -259,6 +289,7 @@ pub(super) fn open_table(
         dead_sent: false,
         plugins: BTreeMap::new(),
         reasons_logged: HashMap::new(),
+        maintainer: Maintainer::new(catalog.clone(), config.pipeline.clone()),
         published: writer_schema,
         types,
         configured_types,

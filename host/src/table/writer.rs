@@ -39,7 +39,8 @@ pub struct TableOptions {
     pub partition: Vec<String>,
     /// Key columns when the table has no identifier fields and changes name none.
     pub key: Vec<String>,
-    /// Table properties of a created table.
+    /// Table properties of a created table; by default floe's maintenance
+    /// properties ([`crate::maintain::created_table_properties`]).
     pub properties: HashMap<String, String>,
     /// Commit attempts before giving up on compare-and-swap conflicts.
     pub max_attempts: usize,
@@ -53,7 +54,8 @@ pub struct TableOptions {
 pub const DEFAULT_MAX_NEW_COLUMNS: usize = 200;
 
 impl TableOptions {
-    /// Options for `pipeline`: no creation, evolution on, five attempts.
+    /// Options for `pipeline`: no creation, evolution on, five attempts,
+    /// floe's maintenance properties for a created table.
     pub fn new(pipeline: impl Into<String>) -> Self {
         TableOptions {
             pipeline: pipeline.into(),
@@ -61,7 +63,7 @@ impl TableOptions {
             evolve: true,
             partition: Vec::new(),
             key: Vec::new(),
-            properties: HashMap::new(),
+            properties: crate::maintain::created_table_properties(),
             max_attempts: 5,
             max_new_columns: DEFAULT_MAX_NEW_COLUMNS,
         }
@@ -238,6 +240,21 @@ impl TableWriter {
     /// [`apply`]: TableWriter::apply
     pub fn offsets(&self) -> &Offsets {
         &self.offsets
+    }
+
+    /// Takes `table`, which table maintenance committed on top of the table
+    /// this writer last committed, as the base of the next commit.
+    /// Maintenance changes neither the current snapshot nor the schema, so
+    /// the key index and offsets stay as they are; a table whose current
+    /// snapshot differs is not taken (the next commit then reloads).
+    pub fn maintained(&mut self, table: LoadedTable) {
+        let current = self
+            .table
+            .as_ref()
+            .map(|t| t.metadata.current_snapshot_id());
+        if current == Some(table.metadata.current_snapshot_id()) {
+            self.table = Some(table);
+        }
     }
 
     /// The table as last loaded or committed (`None` before it is created).

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use floe_tests::floe_bin;
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
 use crate::iceberg_common::{TestCatalog, python};
 
@@ -115,11 +115,44 @@ pub fn sorted(rows: &Json) -> Vec<Json> {
 pub fn read_oracle(catalog: &TestCatalog, table: &str, oracle: &BTreeMap<i64, Json>) -> Json {
     let read = catalog.read(table);
     let expected: Vec<Json> = oracle.values().cloned().collect();
+    assert_rows(&read, &expected, "");
+    read
+}
+
+/// Reads `table` with PyIceberg and DuckDB as a user would, asserts that
+/// both return `expected` (rows sorted by `id`) and that the current
+/// snapshot's `floe.offsets` is `next` for partition 0 of `topic`; returns
+/// the read (tests/python/read_table.py's JSON).
+pub fn assert_reads(
+    catalog: &TestCatalog,
+    table: &str,
+    topic: &str,
+    expected: &[Json],
+    next: usize,
+    context: &str,
+) -> Json {
+    let read = catalog.read(table);
+    assert_rows(&read, expected, context);
+    let offsets: Json =
+        serde_json::from_str(read["summary"]["floe.offsets"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        offsets,
+        json!({ (topic): {"0": next} }),
+        "{context}: the snapshot records the next offset"
+    );
+    read
+}
+
+/// Asserts that PyIceberg and DuckDB both read `expected` (sorted by `id`).
+fn assert_rows(read: &Json, expected: &[Json], context: &str) {
     assert_eq!(
         sorted(&read["pyiceberg"]),
         expected,
-        "PyIceberg sees the oracle"
+        "{context}: PyIceberg sees the oracle"
     );
-    assert_eq!(sorted(&read["duckdb"]), expected, "DuckDB sees the oracle");
-    read
+    assert_eq!(
+        sorted(&read["duckdb"]),
+        expected,
+        "{context}: DuckDB sees the oracle"
+    );
 }

@@ -455,7 +455,10 @@ impl SqlCatalog {
     }
 
     /// Writes `metadata` as the table's next metadata file and swaps the
-    /// catalog's pointer to it, if the pointer is still `base`'s.
+    /// catalog's pointer to it, if the pointer is still `base`'s. Once the
+    /// swap landed, the metadata files that fell off the metadata log are
+    /// deleted when the table says so
+    /// ([`crate::maintain::metadata_files`]).
     ///
     /// On [`CatalogError::CommitConflict`] the written file is removed again.
     pub async fn commit_table(
@@ -496,6 +499,15 @@ impl SqlCatalog {
         match updated {
             Ok(1) => {
                 debug!(table = %name, metadata_location = %next, "committed");
+                crate::maintain::metadata_files::delete_removed_metadata_files(
+                    &self.file_io,
+                    &name,
+                    &base.metadata,
+                    &base.metadata_location,
+                    &metadata,
+                    &next,
+                )
+                .await;
                 Ok(LoadedTable {
                     ident: base.ident.clone(),
                     metadata_location: next,

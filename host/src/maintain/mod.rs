@@ -1,0 +1,259 @@
+//! Table maintenance: floe keeps the tables it writes cheap to commit and
+//! to read, between commit windows, with no other engine involved. One
+//! action per file:
+//!
+//! - [`metadata_files`]: after every commit (floe's row deltas and
+//!   maintenance commits alike, in [`SqlCatalog::commit_table`]), the
+//!   metadata files that fell off the new metadata's `metadata-log` are
+//!   deleted when `write.metadata.delete-after-commit.enabled` is `true`.
+//!   The log itself keeps at most `write.metadata.previous-versions-max`
+//!   entries (the iceberg crate's metadata builder trims it on every
+//!   build). floe creates its tables with both set ([`created_table_properties`]:
+//!   20 and `true`) and honours whatever they say on tables others created
+//!   (the Java library's defaults there: 100 and `false`, so nothing is deleted).
+//! - [`expire`]: snapshot expiry, by age and by count, keeping branch and tag
+//!   heads, `min-snapshots-to-keep` per branch and the current snapshot; it
+//!   is committed with compare-and-swap (`remove-snapshots`), and only after
+//!   it landed are the manifest lists, manifests, data and delete files that
+//!   no retained snapshot reaches deleted.
+//!
+//! The policy is read from the table's properties at every run
+//! ([`MaintenancePolicy::from_properties`]):
+//!
+//! | property                                   | floe's default | meaning |
+//! |--------------------------------------------|----------------|---------|
+//! | `write.metadata.previous-versions-max`     | 20 (set at create) | metadata-log entries kept |
+//! | `write.metadata.delete-after-commit.enabled` | `true` (set at create) | delete files that fell off the log |
+//! | `history.expire.max-snapshot-age-ms`       | 3600000 (1 h)  | snapshots older than this expire |
+//! | `floe.expire.max-snapshots`                | 500            | at most this many snapshots per branch |
+//! | `history.expire.min-snapshots-to-keep`     | 1              | per branch, always kept |
+//! | `floe.expire.interval-ms`                  | 60000 (1 min)  | at most one expiry per table this often |
+//!
+//! When expiry runs: after a commit of the table (in the pipeline, between
+//! commit windows), at most once per `floe.expire.interval-ms` per table
+//! and process: the check reads only the metadata in memory (and the
+//! metadata file's size, for `floe_table_metadata_bytes`), and expires
+//! when some snapshot is due (older than the age limit or beyond the
+//! count). A failed check or expiry is logged; the next one is an interval
+//! later.
+//!
+//! [`SqlCatalog::commit_table`]: crate::commit::SqlCatalog::commit_table
+
+pub mod expire;
+pub mod metadata_files;
+pub mod unreachable;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use iceberg::io::FileIO;
+use tracing::{debug, info, warn};
+
+use crate::commit::{CommitError, LoadedTable, SqlCatalog};
+
+/// Table property: metadata-log entries a new metadata file keeps.
+pub const PREVIOUS_VERSIONS_MAX: &str = "write.metadata.previous-versions-max";
+/// Table property: delete the metadata files that fell off the log after a commit.
+pub const DELETE_AFTER_COMMIT: &str = "write.metadata.delete-after-commit.enabled";
+/// Table property: snapshots older than this many milliseconds expire.
+pub const MAX_SNAPSHOT_AGE_MS: &str = "history.expire.max-snapshot-age-ms";
+/// Table property: snapshots of each branch always kept, newest first.
+pub const MIN_SNAPSHOTS_TO_KEEP: &str = "history.expire.min-snapshots-to-keep";
+/// Table property (floe's): snapshots kept per branch at most.
+pub const MAX_SNAPSHOTS: &str = "floe.expire.max-snapshots";
+/// Table property (floe's): the least time between two expiry runs of a table.
+pub const EXPIRE_INTERVAL_MS: &str = "floe.expire.interval-ms";
+
+/// floe's default of [`PREVIOUS_VERSIONS_MAX`] on the tables it creates.
+pub const DEFAULT_PREVIOUS_VERSIONS_MAX: usize = 20;
+/// floe's default of [`MAX_SNAPSHOT_AGE_MS`]: one hour.
+pub const DEFAULT_MAX_SNAPSHOT_AGE_MS: i64 = 3_600_000;
+/// floe's default of [`MAX_SNAPSHOTS`].
+pub const DEFAULT_MAX_SNAPSHOTS: usize = 500;
+/// The default of [`MIN_SNAPSHOTS_TO_KEEP`] (the Java library's too).
+pub const DEFAULT_MIN_SNAPSHOTS_TO_KEEP: usize = 1;
+/// floe's default of [`EXPIRE_INTERVAL_MS`]: one minute.
+pub const DEFAULT_EXPIRE_INTERVAL_MS: u64 = 60_000;
+
+/// The maintenance properties floe sets on the tables it creates:
+/// previous-versions-max 20 and delete-after-commit on.
+pub fn created_table_properties() -> HashMap<String, String> {
+    HashMap::from([
+        (
+            PREVIOUS_VERSIONS_MAX.to_string(),
+            DEFAULT_PREVIOUS_VERSIONS_MAX.to_string(),
+        ),
+        (DELETE_AFTER_COMMIT.to_string(), "true".to_string()),
+    ])
+}
+
+/// How a table's snapshots expire, from its properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintenancePolicy {
+    /// Snapshots older than this (ms) expire (branch retention may override).
+    pub max_snapshot_age_ms: i64,
+    /// Snapshots of a branch beyond this many (newest first) expire.
+    pub max_snapshots: usize,
+    /// Snapshots of a branch always kept, newest first (at least 1).
+    pub min_snapshots_to_keep: usize,
+    /// The least time between two expiry runs of the table.
+    pub interval: Duration,
+}
+
+impl MaintenancePolicy {
+    /// The policy a table's properties give; a property that is absent or
+    /// not a number takes floe's default.
+    pub fn from_properties(properties: &HashMap<String, String>) -> Self {
+        fn get<T: std::str::FromStr>(p: &HashMap<String, String>, key: &str, default: T) -> T {
+            p.get(key)
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
+        }
+        MaintenancePolicy {
+            max_snapshot_age_ms: get(properties, MAX_SNAPSHOT_AGE_MS, DEFAULT_MAX_SNAPSHOT_AGE_MS)
+                .max(0),
+            max_snapshots: get(properties, MAX_SNAPSHOTS, DEFAULT_MAX_SNAPSHOTS).max(1),
+            min_snapshots_to_keep: get(
+                properties,
+                MIN_SNAPSHOTS_TO_KEEP,
+                DEFAULT_MIN_SNAPSHOTS_TO_KEEP,
+            )
+            .max(1),
+            interval: Duration::from_millis(get(
+                properties,
+                EXPIRE_INTERVAL_MS,
+                DEFAULT_EXPIRE_INTERVAL_MS,
+            )),
+        }
+    }
+}
+
+/// A table's maintenance between commit windows: when it last ran.
+#[derive(Debug)]
+pub struct Maintainer {
+    catalog: SqlCatalog,
+    pipeline: String,
+    last_expiry: Option<Instant>,
+    metadata_bytes: Option<u64>,
+}
+
+impl Maintainer {
+    /// Maintenance of tables of `catalog` written by pipeline `pipeline`
+    /// (the chain down to its latest snapshot is never expired: its offsets
+    /// are there).
+    pub fn new(catalog: SqlCatalog, pipeline: impl Into<String>) -> Self {
+        Maintainer {
+            catalog,
+            pipeline: pipeline.into(),
+            last_expiry: None,
+            metadata_bytes: None,
+        }
+    }
+
+    /// The size of the table's current metadata file, as measured at the
+    /// last expiry check (`None` before the first).
+    pub fn metadata_bytes(&self) -> Option<u64> {
+        self.metadata_bytes
+    }
+
+    /// Runs what is due on `table`, just committed. Returns the table as
+    /// maintenance committed it (same current snapshot, schema and offsets),
+    /// or `None` when nothing was committed (nothing due, or the
+    /// compare-and-swap was lost: the round is skipped, nothing deleted,
+    /// and the writer reloads at its next commit as after any conflict).
+    /// An error leaves the table unharmed: one before the commit changed
+    /// nothing, and after the commit nothing fails.
+    pub async fn after_commit(
+        &mut self,
+        table: &LoadedTable,
+    ) -> Result<Option<LoadedTable>, CommitError> {
+        let policy = MaintenancePolicy::from_properties(table.metadata.properties());
+        if self
+            .last_expiry
+            .is_some_and(|at| at.elapsed() < policy.interval)
+        {
+            return Ok(None);
+        }
+        self.last_expiry = Some(Instant::now());
+        if let Ok(input) = self.catalog.file_io().new_input(&table.metadata_location) {
+            self.metadata_bytes = input.metadata().await.ok().map(|m| m.size);
+        }
+        let expiring =
+            expire::snapshots_to_expire(&table.metadata, &policy, &self.pipeline, expire::now_ms());
+        if expiring.is_empty() {
+            return Ok(None);
+        }
+        match expire::expire_snapshots(&self.catalog, table, &expiring).await {
+            Ok(outcome) => {
+                info!(
+                    table = %table.name(),
+                    expired = expiring.len(),
+                    kept = outcome.table.metadata.snapshots().len(),
+                    files_deleted = outcome.deleted,
+                    "snapshots expired"
+                );
+                Ok(Some(outcome.table))
+            }
+            Err(err) if err.is_conflict() => {
+                warn!(table = %table.name(), "another writer committed first; snapshot expiry skipped this round");
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Deletes `files` of `table` (a few at a time); returns how many were
+/// deleted. One that cannot be deleted is logged and left behind: it is
+/// referenced by nothing the catalog points at, an orphan.
+pub async fn delete_files(file_io: &FileIO, table: &str, files: Vec<String>) -> usize {
+    let results: Vec<bool> = futures::stream::iter(files)
+        .map(|file| async move {
+            match file_io.delete(&file).await {
+                Ok(()) => true,
+                Err(err) => {
+                    warn!(%table, %file, %err, "could not delete a file no table metadata references; it stays as an orphan");
+                    false
+                }
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let deleted = results.into_iter().filter(|ok| *ok).count();
+    debug!(%table, deleted, "unreferenced files deleted");
+    deleted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_defaults_and_properties() {
+        let defaults = MaintenancePolicy::from_properties(&HashMap::new());
+        assert_eq!(defaults.max_snapshot_age_ms, 3_600_000);
+        assert_eq!(defaults.max_snapshots, 500);
+        assert_eq!(defaults.min_snapshots_to_keep, 1);
+        assert_eq!(defaults.interval, Duration::from_secs(60));
+        let props: HashMap<String, String> = [
+            (MAX_SNAPSHOT_AGE_MS, "0"),
+            (MAX_SNAPSHOTS, "10"),
+            (MIN_SNAPSHOTS_TO_KEEP, "0"),
+            (EXPIRE_INTERVAL_MS, "x"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let policy = MaintenancePolicy::from_properties(&props);
+        assert_eq!(policy.max_snapshot_age_ms, 0);
+        assert_eq!(policy.max_snapshots, 10);
+        assert_eq!(policy.min_snapshots_to_keep, 1, "never below one");
+        assert_eq!(
+            policy.interval,
+            Duration::from_secs(60),
+            "unparsable: default"
+        );
+    }
+}
