@@ -63,7 +63,7 @@ pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
                 .load_table(&ident)
                 .await
                 .map_err(|e| format!("table {name}: {e}"))?;
-            let status = table_status(catalog.file_io(), name, &loaded, Some(&config.pipeline))
+            let status = table_status(catalog.file_io(), name, &loaded, &config.pipeline)
                 .await
                 .map_err(|e| format!("table {name}: {e}"))?;
             out.push(if args.json {

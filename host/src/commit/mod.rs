@@ -10,6 +10,7 @@
 //! compare-and-swap.
 
 pub mod catalog;
+pub mod manifest_list;
 pub mod offsets;
 pub mod row_delta;
 

@@ -28,14 +28,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use iceberg::spec::{
-    DataFile, FormatVersion, MAIN_BRANCH, ManifestFile, ManifestList, ManifestListWriter,
-    ManifestWriterBuilder, Operation, Schema, SchemaRef, Snapshot, SnapshotSummaryCollector,
-    Summary, TableMetadata, TableMetadataBuilder,
+    DataFile, FormatVersion, MAIN_BRANCH, ManifestFile, ManifestListWriter, ManifestWriterBuilder,
+    Operation, Schema, SchemaRef, Snapshot, SnapshotSummaryCollector, Summary, TableMetadata,
+    TableMetadataBuilder,
 };
 use tracing::{debug, info};
 use uuid::Uuid;
 
 use super::catalog::{LoadedTable, SqlCatalog};
+use super::manifest_list::read_manifest_list;
 use super::offsets::{
     Offsets, SUMMARY_OFFSETS, SUMMARY_PIPELINE, SUMMARY_PLUGINS, latest_floe_snapshot,
 };
@@ -190,18 +191,13 @@ pub async fn commit_row_delta(
 
         let parent_manifests = match (&parent, delta.truncate) {
             (Some(parent), false) => {
-                let path = parent.manifest_list();
-                let bytes = file_io
-                    .new_input(path)
-                    .map_err(iceberg_err(&table, format!("opening {path}")))?
-                    .read()
-                    .await
-                    .map_err(iceberg_err(&table, format!("reading {path}")))?;
-                ManifestList::parse_with_version(&bytes, metadata.format_version())
-                    .map_err(iceberg_err(&table, format!("parsing {path}")))?
-                    .consume_entries()
-                    .into_iter()
-                    .collect()
+                read_manifest_list(
+                    file_io,
+                    &table,
+                    parent.manifest_list(),
+                    metadata.format_version(),
+                )
+                .await?
             }
             _ => Vec::new(),
         };

@@ -23,9 +23,10 @@ use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 
 use iceberg::io::FileIO;
-use iceberg::spec::{FormatVersion, ManifestFile, ManifestList, TableMetadata};
+use iceberg::spec::{ManifestFile, TableMetadata};
 
 use crate::commit::CommitError;
+use crate::commit::manifest_list::read_manifest_list;
 
 /// The files `base`'s snapshots reached that none of `retained`'s
 /// snapshots reach (`retained` is `base` after expiry).
@@ -113,34 +114,6 @@ pub async fn unreachable_files(
         }
     }
     Ok(out)
-}
-
-/// The manifests a manifest list names.
-pub async fn read_manifest_list(
-    file_io: &FileIO,
-    table: &str,
-    path: &str,
-    version: FormatVersion,
-) -> Result<Vec<ManifestFile>, CommitError> {
-    let failed = |context: String| {
-        let table = table.to_string();
-        move |source| CommitError::Iceberg {
-            table,
-            context,
-            source,
-        }
-    };
-    let bytes = file_io
-        .new_input(path)
-        .map_err(failed(format!("opening {path}")))?
-        .read()
-        .await
-        .map_err(failed(format!("reading {path}")))?;
-    Ok(ManifestList::parse_with_version(&bytes, version)
-        .map_err(failed(format!("parsing {path}")))?
-        .consume_entries()
-        .into_iter()
-        .collect())
 }
 
 /// The paths of the data or delete files a manifest names, in entries of

@@ -68,15 +68,15 @@ pub(super) fn admit_side(
     evolve: bool,
     budget: &mut ColumnBudget,
 ) -> SideColumns {
-    let valued: Vec<bool> = images
-        .columns()
-        .map(|column| (0..images.len()).any(|row| matches!(column.cell(row), Some(Some(_)))))
+    // Per column, the first row with a value in it (`None`: only NULLs).
+    let first_value: Vec<Option<usize>> = (0..images.width())
+        .map(|c| (0..images.len()).find(|&row| has_value(images, &[c], row)))
         .collect();
     let (verdicts, mut changes) = state.plan_columns(
         images
             .columns()
-            .zip(&valued)
-            .map(|(column, &valued)| (column.name(), column.ty(), valued)),
+            .zip(&first_value)
+            .map(|(column, first)| (column.name(), column.ty(), first.is_some())),
         evolve,
     );
     let mut refused: Vec<(usize, SchemaMismatch)> = verdicts
@@ -86,7 +86,7 @@ pub(super) fn admit_side(
         .collect();
     let adds = changes.iter().filter(|c| c.adds()).count();
     if adds > budget.left() {
-        let over = over_budget(images, &changes, *budget);
+        let over = over_budget(images, &first_value, &changes, *budget);
         for c in 0..images.width() {
             if let Some(why) = over.get(images.column(c).name()) {
                 refused.push((c, why.clone()));
@@ -116,6 +116,7 @@ pub(super) fn admit_side(
 /// row it is charged to (the first row with a value in it).
 fn over_budget(
     images: ImageColumns<'_>,
+    first_value: &[Option<usize>],
     changes: &[ColumnChange],
     budget: ColumnBudget,
 ) -> HashMap<String, SchemaMismatch> {
@@ -124,10 +125,11 @@ fn over_budget(
         .filter(|c| c.adds())
         .map(|c| c.name.as_str())
         .collect();
-    // The first row with a value in each new column.
+    // The first row with a value in each new column (a name may have
+    // several columns, one per type).
     let mut first: HashMap<&str, usize> = HashMap::new();
-    for column in images.columns().filter(|c| new.contains(c.name())) {
-        let Some(row) = (0..images.len()).find(|&r| matches!(column.cell(r), Some(Some(_)))) else {
+    for (column, row) in images.columns().zip(first_value) {
+        let Some(&row) = row.as_ref().filter(|_| new.contains(column.name())) else {
             continue;
         };
         let at = first.entry(column.name()).or_insert(row);

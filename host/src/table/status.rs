@@ -6,10 +6,11 @@
 
 use futures::StreamExt;
 use iceberg::io::FileIO;
-use iceberg::spec::{DataContentType, ManifestList, ManifestStatus};
+use iceberg::spec::{DataContentType, ManifestStatus};
 use serde::Serialize;
 
 use crate::commit::LoadedTable;
+use crate::commit::manifest_list::read_manifest_list;
 use crate::commit::offsets::{
     SUMMARY_OFFSETS, SUMMARY_PIPELINE, SUMMARY_PLUGINS, latest_floe_snapshot,
 };
@@ -74,13 +75,13 @@ pub struct StatusError {
     pub message: String,
 }
 
-/// Reads the status of `table` (loaded as `name`), for `pipeline` when given
-/// (else the latest floe snapshot of any pipeline).
+/// Reads the status of `table` (loaded as `name`), with the offsets and
+/// plugins of `pipeline`'s latest snapshot.
 pub async fn table_status(
     file_io: &FileIO,
     name: &str,
     table: &LoadedTable,
-    pipeline: Option<&str>,
+    pipeline: &str,
 ) -> Result<TableStatus, StatusError> {
     let metadata = &table.metadata;
     let fail = |path: &str, e: iceberg::Error| StatusError {
@@ -111,17 +112,19 @@ pub async fn table_status(
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(DEFAULT_TARGET_FILE_SIZE);
     if let Some(snapshot) = metadata.current_snapshot() {
-        let list_path = snapshot.manifest_list();
-        let bytes = file_io
-            .new_input(list_path)
-            .map_err(|e| fail(list_path, e))?
-            .read()
-            .await
-            .map_err(|e| fail(list_path, e))?;
-        let list = ManifestList::parse_with_version(&bytes, metadata.format_version())
-            .map_err(|e| fail(list_path, e))?;
-        status.manifests = list.entries().len();
-        let manifests: Vec<_> = futures::stream::iter(list.entries().iter().cloned())
+        let list = read_manifest_list(
+            file_io,
+            name,
+            snapshot.manifest_list(),
+            metadata.format_version(),
+        )
+        .await
+        .map_err(|e| StatusError {
+            path: snapshot.manifest_list().to_string(),
+            message: e.to_string(),
+        })?;
+        status.manifests = list.len();
+        let manifests: Vec<_> = futures::stream::iter(list)
             .map(|m| async move { (m.load_manifest(file_io).await, m) })
             .buffered(8)
             .collect()
@@ -154,26 +157,7 @@ pub async fn table_status(
     if status.data_records > 0 {
         status.delete_ratio = status.position_deletes as f64 / status.data_records as f64;
     }
-    let floe = match pipeline {
-        Some(pipeline) => latest_floe_snapshot(metadata, pipeline),
-        None => {
-            // The latest snapshot floe wrote, for whichever pipeline.
-            let mut next = metadata.current_snapshot();
-            loop {
-                let Some(snapshot) = next else { break None };
-                if snapshot
-                    .summary()
-                    .additional_properties
-                    .contains_key(SUMMARY_PIPELINE)
-                {
-                    break Some(snapshot.as_ref());
-                }
-                next = snapshot
-                    .parent_snapshot_id()
-                    .and_then(|id| metadata.snapshot_by_id(id));
-            }
-        }
-    };
+    let floe = latest_floe_snapshot(metadata, pipeline);
     if let Some(snapshot) = floe {
         let props = &snapshot.summary().additional_properties;
         let json = |key: &str| props.get(key).and_then(|v| serde_json::from_str(v).ok());
