@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Args;
 use floe::config::{PipelineConfig, SourceConfig};
 use floe::metrics::{Metrics, MetricsServer};
-use floe::pipeline::{Pipeline, PipelineError, StopSignal};
+use floe::pipeline::{Pipeline, StopSignal};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -60,7 +60,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(pipeline) => pipeline,
         Err(error) => {
             eprintln!("floe: {error}");
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(error.exit_code()));
         }
     };
     let result = if streaming {
@@ -82,13 +82,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(PipelineError::Setup(message)) => {
-            eprintln!("floe: {message}");
-            Ok(ExitCode::from(2))
-        }
-        Err(PipelineError::Run(message)) => {
-            eprintln!("floe: {message}");
-            Ok(ExitCode::from(1))
+        Err(error) => {
+            eprintln!("floe: {error}");
+            Ok(ExitCode::from(error.exit_code()))
         }
     }
 }

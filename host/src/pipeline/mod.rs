@@ -10,21 +10,26 @@
 //! same table contents. A commit window writes its DLQ files first, then
 //! commits each table, then (Kafka) the group's advisory offsets.
 //!
-//! [`Pipeline::run_to_end`] runs a file source ([`file`]); [`Pipeline::run`]
-//! streams from Kafka until asked to stop ([`stream`]).
+//! The parts, each with one job:
+//! - [`run`]: the one run loop, over any [`crate::source::Source`]
+//!   ([`Pipeline::run_to_end`] for a file, [`Pipeline::run`] for Kafka);
+//! - `staging`: the thread that runs each table's [`crate::plugin::Chain`];
+//! - `tables`: the tables at run time and which of them take each topic;
+//! - `window`: what a table's commit window holds besides its changes;
+//! - [`PipelineError`]: why it stops, by kind.
 
-mod column_guard;
-mod file;
+mod error;
+pub mod run;
 mod staging;
-mod stream;
+mod stop;
 mod tables;
+mod window;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::change::{ChangeBatch, ChangeBatchBuilder};
-use crate::commit::Offsets;
+use crate::change::ChangeBatch;
 use crate::commit::catalog::{self, SqlCatalog};
 use crate::config::PipelineConfig;
 use crate::dlq::{DeadLetter, DlqStage, DlqTopic, DlqWriter};
@@ -33,20 +38,10 @@ use crate::plugin::{HotReload, PluginEngine, PluginRegistry, ReloadEvent};
 use crate::source::RawRecord;
 use crate::table::CommitReport;
 
-use staging::{PartitionWork, StagedPartition, Staging, StagingStopped};
-pub use stream::StopSignal;
+pub use error::PipelineError;
+use staging::{PartitionWork, StagedPartition, StagedTable, Staging, StagingStopped};
+pub use stop::StopSignal;
 use tables::{TableRun, TopicTables};
-
-/// Why a pipeline cannot start or go on.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    /// Something it needs at start-up is wrong or unreachable (exit code 2).
-    #[error("{0}")]
-    Setup(String),
-    /// Running failed (the last window is not committed; a rerun resumes).
-    #[error("{0}")]
-    Run(String),
-}
 
 /// What a run did, for the summary line and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,8 +89,8 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Connects to the catalog, loads the plugins and opens every table
-    /// (rebuilding its key index). Any failure here is a
-    /// [`PipelineError::Setup`]: nothing has been written.
+    /// (rebuilding its key index). Any failure here is one where
+    /// [`PipelineError::is_setup`] holds: nothing has been written.
     pub fn open(config: PipelineConfig) -> Result<Self, PipelineError> {
         Self::open_with_metrics(config, Arc::new(Metrics::new()))
     }
@@ -105,18 +100,23 @@ impl Pipeline {
         config: PipelineConfig,
         metrics: Arc<Metrics>,
     ) -> Result<Self, PipelineError> {
-        let setup = |e: String| PipelineError::Setup(e);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| setup(format!("starting the async runtime: {e}")))?;
+            .map_err(|source| PipelineError::Start {
+                what: "the async runtime",
+                source,
+            })?;
         let catalog = runtime
             .block_on(SqlCatalog::connect(&catalog::CatalogConfig {
                 name: config.catalog.name.clone(),
                 uri: config.catalog.uri.clone(),
                 warehouse: config.catalog.warehouse.clone(),
             }))
-            .map_err(|e| setup(format!("catalog {}: {e}", config.catalog.uri)))?;
+            .map_err(|source| PipelineError::Catalog {
+                uri: config.catalog.uri.clone(),
+                source,
+            })?;
         let (registry, reload) = match &config.plugins.dir {
             Some(dir) => {
                 let cache = config
@@ -124,11 +124,9 @@ impl Pipeline {
                     .cache_dir
                     .clone()
                     .unwrap_or_else(PluginEngine::default_cache_dir);
-                let engine = PluginEngine::new(cache).map_err(|e| setup(e.to_string()))?;
-                let registry =
-                    PluginRegistry::open(engine, dir).map_err(|e| setup(e.to_string()))?;
+                let registry = PluginRegistry::open(PluginEngine::new(cache)?, dir)?;
                 let reload = if config.plugins.hot_reload {
-                    Some(HotReload::start(registry.clone()).map_err(|e| setup(e.to_string()))?)
+                    Some(HotReload::start(registry.clone())?)
                 } else {
                     None
                 };
@@ -137,15 +135,18 @@ impl Pipeline {
             None => (None, None),
         };
         let mut tables = Vec::with_capacity(config.tables.len());
-        let mut stages = Vec::with_capacity(config.tables.len());
+        let mut chains = Vec::with_capacity(config.tables.len());
         for table in &config.tables {
-            let (run, table_stages) =
+            let (run, chain) =
                 tables::open_table(&runtime, &config, table, &catalog, registry.as_ref())?;
             tables.push(run);
-            stages.push(table_stages);
+            chains.push(chain);
         }
-        let staging = Staging::start(stages, metrics.clone())
-            .map_err(|e| setup(format!("starting the decoding thread: {e}")))?;
+        let staging =
+            Staging::start(chains, metrics.clone()).map_err(|source| PipelineError::Start {
+                what: "the decoding thread",
+                source,
+            })?;
         let dlq_topic = match (&config.dlq.topic, &config.source) {
             (
                 Some(topic),
@@ -155,10 +156,13 @@ impl Pipeline {
                     ..
                 },
             ) => Some(
-                DlqTopic::connect(brokers, topic, properties).map_err(|e| setup(e.to_string()))?,
+                DlqTopic::connect(brokers, topic, properties)
+                    .map_err(PipelineError::ConnectDlq)?,
             ),
             (Some(_), _) => {
-                return Err(setup("`[dlq] topic` needs a Kafka source".into()));
+                return Err(PipelineError::Config(
+                    "`[dlq] topic` needs a Kafka source".into(),
+                ));
             }
             (None, _) => None,
         };
@@ -187,24 +191,20 @@ impl Pipeline {
         &self.metrics
     }
 
-    /// Hands records (of any partitions) to staging, to be decoded and
-    /// transformed for every table fed by their topics while the writers
-    /// work; [`Pipeline::apply_staged`] takes the results back in order.
+    /// Hands records (of any partitions) to staging, to be run through the
+    /// chain of every table fed by their topics while the writers work;
+    /// [`Pipeline::apply_staged`] takes the results back in order. A table's
+    /// chain sees only the records past its door.
     fn stage(&mut self, records: Vec<RawRecord>) -> Result<(), PipelineError> {
         let mut batch = Vec::new();
         for records in by_partition(records) {
-            let first = &records[0];
-            let (topic, partition) = (first.topic.clone(), first.partition);
-            let mut tables = Vec::new();
-            for &(index, direct) in self.topics.for_topic(&topic).iter() {
-                if !direct {
-                    continue;
-                }
-                let already = self.tables[index].next_offset(&topic, partition);
-                if let Some(fresh_from) = records.iter().position(|r| r.offset >= already) {
-                    tables.push((index, fresh_from));
-                }
-            }
+            let tables = self
+                .topics
+                .for_topic(&records[0].topic)
+                .iter()
+                .filter(|(_, direct)| *direct)
+                .filter_map(|&(index, _)| Some((index, self.tables[index].first_fresh(&records)?)))
+                .collect();
             batch.push(PartitionWork { records, tables });
         }
         self.staging.submit(batch).map_err(stopped)
@@ -227,9 +227,9 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Buffers what staging made of one topic partition's records, in offset
-    /// order, in every table that takes them (directly, or through routes of
-    /// another table's transforms).
+    /// Takes what the chains made of one topic partition's records into the
+    /// windows of every table that takes them (directly, or through routes
+    /// of another table's transforms), in offset order.
     fn apply_partition(&mut self, staged: StagedPartition) {
         let records = &staged.records;
         let Some(first) = records.first() else { return };
@@ -243,103 +243,79 @@ impl Pipeline {
             .map(|r| r.value.as_ref().map_or(0, Vec::len) + r.key.as_ref().map_or(0, Vec::len))
             .sum::<usize>();
         let participants = self.topics.for_topic(&topic);
-        let by_offset: HashMap<i64, &RawRecord> = records.iter().map(|r| (r.offset, r)).collect();
-        let mut staged_tables = staged.tables;
-        let mut routed: Vec<(usize, ChangeBatch)> = Vec::new();
+        // Every table of the topic consumed the records, whatever its chain
+        // made of them.
         for &(index, _) in participants.iter() {
             let run = &mut self.tables[index];
-            run.consumed.advance(&topic, partition, last + 1);
-            let already = run.next_offset(&topic, partition);
-            let Some(fresh_from) = records.iter().position(|r| r.offset >= already) else {
-                continue;
-            };
-            run.window_start
-                .entry((topic.clone(), partition))
-                .or_insert(records[fresh_from].offset);
-            let Some(at) = staged_tables.iter().position(|t| t.index == index) else {
-                continue;
-            };
-            let table = staged_tables.swap_remove(at);
-            self.summary.skipped += table.skipped;
-            for plugin in table.plugins {
-                self.tables[index]
-                    .plugins
-                    .insert(plugin.name, plugin.sha256);
+            let first_fresh = run.first_fresh(records).map(|at| records[at].offset);
+            run.window.read(&topic, partition, first_fresh, last);
+        }
+        let part = Part {
+            by_offset: records.iter().map(|r| (r.offset, r)).collect(),
+            topic: &topic,
+            partition,
+        };
+        let mut routed: Vec<(usize, String, ChangeBatch)> = Vec::new();
+        for StagedTable { index, output } in staged.tables {
+            self.summary.skipped += output.skipped;
+            self.tables[index].window.ran(output.plugins);
+            for rejection in output.rejected {
+                self.reject(index, &part, rejection.offset, rejection.stage, rejection.reason);
             }
-            for rejection in table.rejected {
-                if rejection.offset < already {
-                    continue;
-                }
-                if let Some(record) = by_offset.get(&rejection.offset) {
-                    let name = self.tables[index].name.clone();
-                    let dead = letter(record, &name, rejection.stage, rejection.reason);
-                    self.bury(index, dead);
-                }
-            }
-            let mut changes = table.changes;
-            if (0..changes.len()).any(|row| changes.offset(row) < already) {
-                changes.retain(|b, row| b.offset(row) >= already);
-            }
-            let name = &self.tables[index].name;
-            let (own, elsewhere) = changes.split(|b, row| b.table(row) == name);
-            if !elsewhere.is_empty() {
-                routed.push((index, elsewhere));
-            }
-            self.write(index, own, &by_offset);
+            self.write(index, &part, output.own);
+            routed.extend(
+                output
+                    .routed
+                    .into_iter()
+                    .map(|(table, changes)| (index, table, changes)),
+            );
         }
         // Routed changes, per target table in arrival order; each target
         // also records the versions of the plugins that routed to it.
-        let mut by_target: BTreeMap<usize, ChangeBatchBuilder> = BTreeMap::new();
-        let mut sources: BTreeSet<(usize, usize)> = BTreeSet::new();
-        for (from, changes) in routed {
-            for row in 0..changes.len() {
-                let table = changes.table(row);
-                let offset = changes.offset(row);
-                let target = participants
-                    .iter()
-                    .find(|(t, _)| self.tables[*t].name == table)
-                    .map(|(t, _)| *t);
-                let Some(record) = by_offset.get(&offset) else {
-                    continue;
-                };
-                match target {
-                    Some(target) => {
-                        let already = self.tables[target].next_offset(&topic, partition);
-                        if offset >= already {
-                            sources.insert((from, target));
-                            by_target.entry(target).or_default().push_row(&changes, row);
-                        }
-                    }
-                    None => {
-                        let reason = format!(
-                            "routed to table `{table}`, which does not take changes from topic `{topic}`: \
-                             configure it as a `[[tables]]` entry fed by this topic or by routes only"
-                        );
-                        let name = self.tables[from].name.clone();
-                        self.bury(from, letter(record, &name, DlqStage::Transform, reason));
+        let mut by_target: BTreeMap<usize, ChangeBatch> = BTreeMap::new();
+        for (from, table, changes) in routed {
+            let target = participants
+                .iter()
+                .map(|&(t, _)| t)
+                .find(|&t| self.tables[t].name == table);
+            match target {
+                Some(target) => {
+                    let (source, target_run) = two(&mut self.tables, from, target);
+                    target_run.window.ran_as(&source.window);
+                    by_target.entry(target).or_default().extend(&changes);
+                }
+                None => {
+                    let reason = format!(
+                        "routed to table `{table}`, which does not take changes from topic `{topic}`: \
+                         configure it as a `[[tables]]` entry fed by this topic or by routes only"
+                    );
+                    for row in 0..changes.len() {
+                        let offset = changes.offset(row);
+                        self.reject(from, &part, offset, DlqStage::Transform, reason.clone());
                     }
                 }
             }
         }
-        for (from, target) in sources {
-            let plugins = self.tables[from].plugins.clone();
-            self.tables[target].plugins.extend(plugins);
-        }
         for (target, changes) in by_target {
-            self.write(target, changes.finish(), &by_offset);
+            self.write(target, &part, changes);
         }
         self.metrics.buffered(self.buffered.0, self.buffered.1);
     }
 
-    /// Applies changes to table `index`'s writer; what it refuses goes to the DLQ.
-    fn write(&mut self, index: usize, changes: ChangeBatch, by_offset: &HashMap<i64, &RawRecord>) {
+    /// Applies changes to table `index`'s writer, those past its door; what
+    /// the writer refuses goes to the DLQ.
+    fn write(&mut self, index: usize, part: &Part<'_>, mut changes: ChangeBatch) {
+        let run = &mut self.tables[index];
+        let door = run.door(part.topic, part.partition);
+        if (0..changes.len()).any(|row| changes.offset(row) < door) {
+            changes.retain(|b, row| b.offset(row) >= door);
+        }
         if changes.is_empty() {
             return;
         }
-        let run = &mut self.tables[index];
         let mut dead = Vec::new();
         for rejected in run.writer.apply(changes) {
-            if let Some(record) = by_offset.get(&rejected.change.position.offset) {
+            if let Some(record) = part.by_offset.get(&rejected.change.position.offset) {
                 dead.push(letter(
                     record,
                     &run.name,
@@ -354,16 +330,25 @@ impl Pipeline {
         }
     }
 
-    /// Buffers a dead letter for table `index`'s window.
+    /// Sends the record at `offset` to table `index`'s dead letters, if it is
+    /// past the table's door.
+    fn reject(&mut self, index: usize, part: &Part<'_>, offset: i64, stage: DlqStage, reason: String) {
+        let run = &self.tables[index];
+        if offset < run.door(part.topic, part.partition) {
+            return;
+        }
+        if let Some(record) = part.by_offset.get(&offset) {
+            let dead = letter(record, &run.name, stage, reason);
+            self.bury(index, dead);
+        }
+    }
+
+    /// Buffers a dead letter in table `index`'s window.
     fn bury(&mut self, index: usize, letter: DeadLetter) {
         self.summary.dead_letters += 1;
         let run = &mut self.tables[index];
-        let key = (letter.position.topic.clone(), letter.position.partition);
-        run.window_start
-            .entry(key.clone())
-            .or_insert(letter.position.offset);
         run.note_reason(&letter);
-        run.dead.entry(key).or_default().push(letter);
+        run.window.bury(letter);
     }
 
     /// Commits the window: per table, its DLQ files (and DLQ topic records)
@@ -374,43 +359,33 @@ impl Pipeline {
         for index in 0..self.tables.len() {
             let run = &mut self.tables[index];
             if let Some(dlq_topic) = &self.dlq_topic
-                && !run.dead_sent
-                && !run.dead.is_empty()
+                && run.window.dead_to_send()
             {
-                for letters in run.dead.values() {
-                    dlq_topic
-                        .send(letters)
-                        .map_err(|e| PipelineError::Run(e.to_string()))?;
+                for (_, _, _, letters) in run.window.dead_letters() {
+                    dlq_topic.send(letters)?;
                 }
-                dlq_topic
-                    .flush(std::time::Duration::from_secs(30))
-                    .map_err(|e| PipelineError::Run(e.to_string()))?;
-                run.dead_sent = true;
+                dlq_topic.flush(std::time::Duration::from_secs(30))?;
+                run.window.dead_sent();
             }
-            for ((topic, partition), letters) in &run.dead {
-                let start = run
-                    .window_start
-                    .get(&(topic.clone(), *partition))
-                    .copied()
-                    .unwrap_or(0);
+            for (topic, partition, start, letters) in run.window.dead_letters() {
                 let path = self
                     .dlq
-                    .write_window(&run.name, topic, *partition, start, letters)
-                    .map_err(|e| PipelineError::Run(e.to_string()))?;
+                    .write_window(&run.name, topic, partition, start, letters)?;
                 tracing::info!(table = %run.name, records = letters.len(), file = %path.display(), "dead letters written");
             }
             let started = Instant::now();
             let report = self
                 .runtime
-                .block_on(run.writer.commit(&run.consumed, &run.plugins))
-                .map_err(|e| PipelineError::Run(format!("committing {}: {e}", run.name)))?;
+                .block_on(run.writer.commit(run.window.consumed(), run.window.plugins()))
+                .map_err(|source| PipelineError::Commit {
+                    table: run.name.clone(),
+                    source,
+                })?;
             let took = started.elapsed();
-            for ((topic, _), letters) in std::mem::take(&mut run.dead) {
-                for letter in &letters {
-                    self.metrics.dead_letters(&topic, letter.stage.as_str(), 1);
-                }
+            for letter in run.window.clear() {
+                self.metrics
+                    .dead_letters(&letter.position.topic, letter.stage.as_str(), 1);
             }
-            run.dead_sent = false;
             run.publish_types();
             if let Some(report) = report {
                 log_commit(&run.name, &report, took);
@@ -435,8 +410,6 @@ impl Pipeline {
                     run.writer.index_memory_bytes(),
                 );
             }
-            run.consumed = Offsets::new();
-            run.window_start.clear();
         }
         self.buffered = (0, 0);
         self.metrics.buffered(0, 0);
@@ -450,11 +423,7 @@ impl Pipeline {
         self.staging.discard().map_err(stopped)?;
         for run in &mut self.tables {
             run.writer.discard();
-            run.consumed = Offsets::new();
-            run.window_start.clear();
-            run.dead.clear();
-            run.dead_sent = false;
-            run.plugins.clear();
+            run.window.drop_all();
         }
         self.buffered = (0, 0);
         self.metrics.buffered(0, 0);
@@ -500,8 +469,27 @@ impl Pipeline {
     }
 }
 
-fn stopped(error: StagingStopped) -> PipelineError {
-    PipelineError::Run(error.to_string())
+fn stopped(_: StagingStopped) -> PipelineError {
+    PipelineError::StagingStopped
+}
+
+/// One topic partition's records, for the changes and rejections made of them.
+struct Part<'a> {
+    by_offset: HashMap<i64, &'a RawRecord>,
+    topic: &'a str,
+    partition: i32,
+}
+
+/// Mutable access to two different tables.
+fn two(tables: &mut [TableRun], a: usize, b: usize) -> (&TableRun, &mut TableRun) {
+    assert_ne!(a, b, "a table routes to itself only through its own output");
+    if a < b {
+        let (left, right) = tables.split_at_mut(b);
+        (&left[a], &mut right[0])
+    } else {
+        let (left, right) = tables.split_at_mut(a);
+        (&right[0], &mut left[b])
+    }
 }
 
 fn letter(record: &RawRecord, table: &str, stage: DlqStage, reason: String) -> DeadLetter {

@@ -1,53 +1,27 @@
 //! The pipeline's tables at run time, and which of them take each topic.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use iceberg::spec::Schema;
 
 use crate::change::ColumnType;
-use crate::commit::Offsets;
 use crate::commit::catalog::{self, SqlCatalog};
 use crate::config::{PipelineConfig, TableConfig, TopicRouter};
 use crate::decode::{DebeziumConfig, DebeziumDecoder};
 use crate::dlq::DeadLetter;
 use crate::maintain::Maintainer;
 use crate::metrics::MaintenanceMetrics;
-use crate::plugin::{DecodeStage, PluginRegistry, TransformStage};
+use crate::plugin::{
+    Chain, ChainDecoder, ColumnGuard, DecodeStage, PluginRegistry, TransformStage, TypesMailbox,
+};
+use crate::source::RawRecord;
 use crate::table::schema::column_type;
 use crate::table::{TableOptions, TableWriter};
 
 use super::PipelineError;
-use super::column_guard::ColumnGuard;
-use super::staging::TableStages;
-
-/// How a table turns raw records into changes (each boxed: the two differ
-/// in size by hundreds of bytes).
-pub(super) enum TableDecoder {
-    Debezium(Box<DebeziumDecoder>),
-    Plugin(Box<DecodeStage>),
-}
-
-/// The column types a table's Debezium decoder types schemaless values by,
-/// passed from the writers' side (which learns them when the table is
-/// created or its schema evolves) to the staging thread (which decodes):
-/// the latest types posted are taken before the table's next records are
-/// decoded.
-#[derive(Debug, Clone, Default)]
-pub(super) struct TypesMailbox(Arc<Mutex<Option<HashMap<String, ColumnType>>>>);
-
-impl TypesMailbox {
-    /// Leaves `types` for the decoder, replacing any it has not taken yet.
-    fn post(&self, types: HashMap<String, ColumnType>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(types);
-    }
-
-    /// The types posted since the last look, if any.
-    pub fn take(&self) -> Option<HashMap<String, ColumnType>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-}
+use super::window::TableWindow;
 
 /// The decoder's column types for a table of `schema`: the table's own,
 /// then the configured `types`, which win where both name a column.
@@ -72,16 +46,9 @@ const REASON_LOG_EVERY: Duration = Duration::from_secs(60);
 pub(super) struct TableRun {
     pub name: String,
     pub writer: TableWriter,
-    /// The records consumed this window: next offset per partition.
-    pub consumed: Offsets,
-    /// The first offset of this window per (topic, partition): names its DLQ file.
-    pub window_start: BTreeMap<(Arc<str>, i32), i64>,
-    /// Dead letters of this window per (topic, partition).
-    pub dead: BTreeMap<(Arc<str>, i32), Vec<DeadLetter>>,
-    /// This window's dead letters were produced to the DLQ topic already.
-    pub dead_sent: bool,
-    /// The plugin versions that produced this window's changes.
-    pub plugins: BTreeMap<String, String>,
+    /// The commit window's offsets, dead letters and plugin versions (its
+    /// changes are buffered in the writer).
+    pub window: TableWindow,
     /// When each distinct reason class was last logged.
     reasons_logged: HashMap<String, Instant>,
     /// The table's maintenance between commit windows.
@@ -95,10 +62,20 @@ pub(super) struct TableRun {
 }
 
 impl TableRun {
-    /// The first offset of `(topic, partition)` the table has not applied
-    /// (0 when its snapshots name none).
-    pub fn next_offset(&self, topic: &str, partition: i32) -> i64 {
+    /// The table's door: the first offset of `(topic, partition)` it has
+    /// not applied (0 when its snapshots name none). A record, change or
+    /// dead letter below it is one the table has already, from an earlier
+    /// run or another process, and is kept out of the window.
+    pub fn door(&self, topic: &str, partition: i32) -> i64 {
         self.writer.offsets().get(topic, partition).unwrap_or(0)
+    }
+
+    /// The index of the first of `records` (one partition's, in offset
+    /// order) that the door lets in.
+    pub fn first_fresh(&self, records: &[RawRecord]) -> Option<usize> {
+        let first = records.first()?;
+        let door = self.door(&first.topic, first.partition);
+        records.iter().position(|r| r.offset >= door)
     }
 
     /// Runs the table maintenance that is due after a commit (see
@@ -221,10 +198,10 @@ pub(super) fn open_table(
     table: &TableConfig,
     catalog: &SqlCatalog,
     registry: Option<&Arc<PluginRegistry>>,
-) -> Result<(TableRun, TableStages), PipelineError> {
-    let setup = |e: String| PipelineError::Setup(format!("table {}: {e}", table.table));
-    let ident = catalog::parse_table_ident(&table.table)
-        .ok_or_else(|| setup("not `namespace.name`".into()))?;
+) -> Result<(TableRun, Chain), PipelineError> {
+    let ident = catalog::parse_table_ident(&table.table).ok_or_else(|| {
+        PipelineError::Config(format!("table {}: not `namespace.name`", table.table))
+    })?;
     let mut options = TableOptions::new(config.pipeline.clone());
     options.create = table.create;
     options.partition = table.partition_by.clone();
@@ -236,63 +213,71 @@ pub(super) fn open_table(
     let max_new_columns = options.max_new_columns;
     let writer = runtime
         .block_on(TableWriter::open(catalog.clone(), ident, options))
-        .map_err(|e| setup(e.to_string()))?;
+        .map_err(|source| PipelineError::OpenTable {
+            table: table.table.clone(),
+            source,
+        })?;
+    let plugin_error = |source| PipelineError::Plugin {
+        table: table.table.clone(),
+        source,
+    };
     let plugin_stage = |name: &str| -> Result<&Arc<PluginRegistry>, PipelineError> {
-        registry.ok_or_else(|| setup(format!("plugin `{name}` needs `[plugins] dir`")))
+        registry.ok_or_else(|| {
+            PipelineError::Config(format!(
+                "table {}: plugin `{name}` needs `[plugins] dir`",
+                table.table
+            ))
+        })
     };
     // Schemaless messages take the table's types as it is now (updated as
     // this run creates or evolves it); `types` in the configuration adds to
     // them and wins where both name a column.
     let configured_types: HashMap<String, ColumnType> = table.column_types().into_iter().collect();
     let column_types = decoder_types(writer.schema().map(Arc::as_ref), &configured_types);
-    let mut guard = ColumnGuard::new(max_new_columns);
-    guard.learn(column_types.keys());
+    let types = TypesMailbox::default();
     let decoder = match &table.decoder {
         Some(step) if step.plugin != "debezium" => {
             let registry = plugin_stage(&step.plugin)?;
-            TableDecoder::Plugin(Box::new(
+            ChainDecoder::Plugin(Box::new(
                 DecodeStage::new(registry.clone(), &step.plugin, step.stage_settings())
-                    .map_err(|e| setup(e.to_string()))?,
+                    .map_err(plugin_error)?,
             ))
         }
-        _ => TableDecoder::Debezium(Box::new(DebeziumDecoder::new(DebeziumConfig {
-            table: Some(table.table.clone()),
-            key: table.key.clone(),
-            column_types,
-            numeric_time: table.numeric_time,
-            numeric_time_columns: table.numeric_time_columns.clone().into_iter().collect(),
-        }))),
+        _ => {
+            let mut guard = ColumnGuard::new(max_new_columns);
+            guard.learn(column_types.keys());
+            ChainDecoder::Native {
+                decoder: Box::new(DebeziumDecoder::new(DebeziumConfig {
+                    table: Some(table.table.clone()),
+                    key: table.key.clone(),
+                    column_types,
+                    numeric_time: table.numeric_time,
+                    numeric_time_columns: table.numeric_time_columns.clone().into_iter().collect(),
+                })),
+                guard,
+                types: types.clone(),
+            }
+        }
     };
     let mut transforms = Vec::with_capacity(table.transforms.len());
     for step in &table.transforms {
         let registry = plugin_stage(&step.plugin)?;
         transforms.push(
             TransformStage::new(registry.clone(), &step.plugin, step.stage_settings())
-                .map_err(|e| setup(e.to_string()))?,
+                .map_err(plugin_error)?,
         );
     }
-    let types = TypesMailbox::default();
-    let stages = TableStages {
-        name: table.table.clone(),
-        decoder,
-        transforms,
-        types: types.clone(),
-        guard,
-    };
+    let chain = Chain::new(table.table.clone(), decoder, transforms);
     let writer_schema = writer.schema().cloned();
     let run = TableRun {
         name: table.table.clone(),
         writer,
-        consumed: Offsets::new(),
-        window_start: BTreeMap::new(),
-        dead: BTreeMap::new(),
-        dead_sent: false,
-        plugins: BTreeMap::new(),
+        window: TableWindow::default(),
         reasons_logged: HashMap::new(),
         maintainer: Maintainer::new(catalog.clone(), config.pipeline.clone()),
         published: writer_schema,
         types,
         configured_types,
     };
-    Ok((run, stages))
+    Ok((run, chain))
 }

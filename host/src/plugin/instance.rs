@@ -7,7 +7,7 @@ use wasmtime::{Store, Trap};
 
 use super::bindings::exports::floe::plugin::{decode, transform};
 use super::bindings::{ChangeBatch, Decoded, RecordBatch, Transformed};
-use super::sandbox::HostState;
+use super::sandbox::{HostState, MemoryLimitExceeded};
 
 /// Why a call into a guest failed: it trapped, ran out of memory or time.
 /// The instance must be discarded afterwards.
@@ -82,18 +82,14 @@ impl Instance {
 
 /// A one-line reason from a wasmtime error and the guest's stderr.
 fn describe(error: &wasmtime::Error, stderr: &str, deadline: Duration) -> String {
-    let what = match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => format!("exceeded its deadline of {deadline:?}"),
-        Some(Trap::StackOverflow) => "overflowed its stack".to_string(),
-        Some(trap) => format!("trapped: {trap}"),
-        None => {
-            let text = format!("{error:#}");
-            if text.contains("growing memory") || text.contains("memory") && text.contains("limit")
-            {
-                format!("exceeded its memory limit: {text}")
-            } else {
-                format!("failed: {text}")
-            }
+    let what = if let Some(exceeded) = error.downcast_ref::<MemoryLimitExceeded>() {
+        format!("exceeded its memory limit: {exceeded}")
+    } else {
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => format!("exceeded its deadline of {deadline:?}"),
+            Some(Trap::StackOverflow) => "overflowed its stack".to_string(),
+            Some(trap) => format!("trapped: {trap}"),
+            None => format!("failed: {error:#}"),
         }
     };
     let said: Vec<&str> = stderr

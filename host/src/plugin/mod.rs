@@ -11,6 +11,8 @@
 //! - [`TransformStage`] and [`DecodeStage`]: run batches through one plugin
 //!   in a sandbox ([`Limits`], [`Grants`]), containing traps, timeouts and
 //!   memory exhaustion so that only the guilty records are rejected.
+//! - [`Chain`]: a table's decoder (native or plugin) and transforms as one
+//!   object, with named outputs: its own changes, routed ones, rejections.
 //!
 //! ```no_run
 //! use floe::plugin::{PluginEngine, PluginRegistry, StageSettings, TransformStage};
@@ -30,6 +32,8 @@
 
 pub mod bindings;
 mod cache;
+mod chain;
+mod column_guard;
 pub mod contract;
 mod counters;
 mod decoder;
@@ -45,6 +49,8 @@ mod transformer;
 mod version;
 
 pub use cache::{ArtifactCache, CacheOutcome};
+pub use chain::{Chain, ChainDecoder, ChainOutput, Rejection, TypesMailbox};
+pub use column_guard::ColumnGuard;
 pub use counters::PluginCounters;
 pub use decoder::{DecodeOutput, DecodeStage, RejectedRecord};
 pub use engine::{EPOCH_TICK, PluginEngine};

@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rand::SeedableRng;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::ResourceLimiter;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -63,7 +63,7 @@ pub struct Grants {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: MemoryCap,
     plugin: Arc<str>,
     config: Arc<BTreeMap<String, String>>,
     counters: Arc<PluginCounters>,
@@ -107,10 +107,9 @@ impl HostState {
                 .allow_udp(false)
                 .allow_ip_name_lookup(false);
         }
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = MemoryCap {
+            limit: limits.memory_bytes,
+        };
         Ok(HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -123,7 +122,7 @@ impl HostState {
     }
 
     /// The store limiter, for [`wasmtime::Store::limiter`].
-    pub fn limiter(&mut self) -> &mut StoreLimits {
+    pub fn limiter(&mut self) -> &mut MemoryCap {
         &mut self.limits
     }
 
@@ -272,5 +271,50 @@ impl tokio::io::AsyncWrite for GuestStderr {
     }
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+/// A guest asked for more linear memory than its [`Limits::memory_bytes`]:
+/// the call traps with this error, which the host recognises by its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("growing its memory to {desired} bytes, over its limit of {limit}")]
+pub struct MemoryLimitExceeded {
+    /// The size the guest asked for, in bytes.
+    pub desired: usize,
+    /// Its limit, in bytes.
+    pub limit: usize,
+}
+
+/// Caps an instance's linear memory: a `memory.grow` past the cap traps
+/// with [`MemoryLimitExceeded`] (instead of returning -1, which most guest
+/// allocators turn into an abort with a less clear message).
+#[derive(Debug)]
+pub struct MemoryCap {
+    limit: usize,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                desired,
+                limit: self.limit,
+            }));
+        }
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(maximum.is_none_or(|max| desired <= max))
     }
 }

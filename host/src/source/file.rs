@@ -11,11 +11,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::RawRecord;
+use super::{Polled, RawRecord, Source, SourceError};
 
 /// A file source could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +29,8 @@ pub struct FileSourceError {
     pub source: std::io::Error,
 }
 
-/// Reads a file of Kafka records in batches.
-pub struct FileSource {
+/// Reads a file of Kafka records in batches, on the caller's thread.
+pub struct FileReader {
     path: PathBuf,
     topic: Arc<str>,
     reader: BufReader<File>,
@@ -45,14 +47,14 @@ struct Line<'a> {
     value: Option<&'a RawValue>,
 }
 
-impl FileSource {
+impl FileReader {
     /// Opens `path` as partition 0 of `topic`, positioned at offset 0.
     pub fn open(path: &Path, topic: &str) -> Result<Self, FileSourceError> {
         let file = File::open(path).map_err(|source| FileSourceError {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(FileSource {
+        Ok(FileReader {
             path: path.to_path_buf(),
             topic: topic.into(),
             reader: BufReader::with_capacity(1 << 20, file),
@@ -66,7 +68,7 @@ impl FileSource {
         &self.topic
     }
 
-    /// The offset of the next record [`FileSource::next_batch`] returns.
+    /// The offset of the next record [`FileReader::next_batch`] returns.
     pub fn next_offset(&self) -> i64 {
         self.next_offset
     }
@@ -133,6 +135,110 @@ impl FileSource {
     }
 }
 
+/// How many batches the reading thread may read ahead.
+const READ_AHEAD: usize = 2;
+
+/// A file read to its end as a [`Source`], a few batches ahead of the
+/// pipeline on a thread of its own: splitting the lines into records costs
+/// as much as a third of decoding them. Nothing is read before the first
+/// [`Source::reposition`], which says where the table stopped.
+pub struct FileSource {
+    path: PathBuf,
+    topic: Arc<str>,
+    batch: usize,
+    batches: Option<Receiver<Result<Vec<RawRecord>, FileSourceError>>>,
+}
+
+impl FileSource {
+    /// A source for `path` as partition 0 of `topic`, read in batches of up
+    /// to `batch` records. Fails when the file cannot be opened.
+    pub fn open(path: &Path, topic: &str, batch: usize) -> Result<Self, FileSourceError> {
+        FileReader::open(path, topic)?;
+        Ok(FileSource {
+            path: path.to_path_buf(),
+            topic: topic.into(),
+            batch: batch.max(1),
+            batches: None,
+        })
+    }
+}
+
+impl Source for FileSource {
+    /// The next batch the reading thread has read (of the size given to
+    /// [`FileSource::open`], whatever `max` says), waiting for it as long as
+    /// reading takes; `finished` after the last.
+    fn poll(&mut self, _max: usize, _wait: Duration) -> Result<Polled, SourceError> {
+        let Some(batches) = &self.batches else {
+            return Ok(Polled::default());
+        };
+        let mut polled = Polled::default();
+        match batches.recv() {
+            Ok(Ok(records)) => polled.records = records,
+            Ok(Err(error)) => {
+                self.batches = None;
+                return Err(error.into());
+            }
+            Err(_) => polled.finished = true,
+        }
+        Ok(polled)
+    }
+
+    fn assignment(&self) -> Vec<(String, i32)> {
+        vec![(self.topic.to_string(), 0)]
+    }
+
+    fn reposition(&mut self, starts: &[(String, i32, Option<i64>)]) -> Result<(), SourceError> {
+        let start = starts
+            .iter()
+            .find(|(topic, partition, _)| **topic == *self.topic && *partition == 0)
+            .and_then(|(_, _, start)| *start)
+            .unwrap_or(0);
+        // A reader already running is let go: its thread ends at its next send.
+        self.batches = None;
+        let mut reader = FileReader::open(&self.path, &self.topic)?;
+        reader.seek(start)?;
+        if start > 0 {
+            tracing::info!(topic = %self.topic, offset = start, "resuming where the tables' snapshots say");
+        }
+        self.batches = Some(read_ahead(reader, self.batch).map_err(SourceError::Thread)?);
+        Ok(())
+    }
+
+    fn commit_group(&mut self, _offsets: &[(String, i32, i64)]) {}
+
+    fn close(&mut self) {
+        self.batches = None;
+    }
+}
+
+/// Reads `reader` to its end on a thread of its own, in batches of up to
+/// `batch` records. The channel ends after the last batch or the first error.
+fn read_ahead(
+    mut reader: FileReader,
+    batch: usize,
+) -> std::io::Result<Receiver<Result<Vec<RawRecord>, FileSourceError>>> {
+    let (batches, received) = sync_channel(READ_AHEAD);
+    std::thread::Builder::new()
+        .name("floe-read".into())
+        .spawn(move || {
+            loop {
+                match reader.next_batch(batch) {
+                    Ok(records) if records.is_empty() => return,
+                    Ok(records) => {
+                        if batches.send(Ok(records)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = batches.send(Err(error));
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(received)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +252,7 @@ mod tests {
             "{\"key\": {\"id\": 1}, \"value\": {\"op\": \"c\"}}\n{\"key\": null, \"value\": null}\nnot json\n\n{\"value\": {\"op\": \"d\"}}",
         )
         .unwrap();
-        let mut source = FileSource::open(&path, "t").unwrap();
+        let mut source = FileReader::open(&path, "t").unwrap();
         let batch = source.next_batch(2).unwrap();
         assert_eq!(batch.len(), 2);
         assert_eq!(batch[0].key.as_deref(), Some(&b"{\"id\": 1}"[..]));
@@ -174,8 +280,43 @@ mod tests {
         );
         assert!(source.next_batch(10).unwrap().is_empty());
 
-        let mut resumed = FileSource::open(&path, "t").unwrap();
+        let mut resumed = FileReader::open(&path, "t").unwrap();
         resumed.seek(3).unwrap();
         assert_eq!(resumed.next_batch(10).unwrap()[0].offset, 3);
+    }
+
+    fn offsets(source: &mut FileSource) -> Vec<i64> {
+        let mut offsets = Vec::new();
+        loop {
+            let polled = source.poll(2, Duration::ZERO).unwrap();
+            offsets.extend(polled.records.iter().map(|r| r.offset));
+            if polled.finished {
+                return offsets;
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_source_reads_from_where_it_is_positioned_each_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let lines: String = (0..5).map(|i| format!("{{\"key\": {i}, \"value\": null}}\n")).collect();
+        std::fs::write(&path, lines).unwrap();
+        let mut source = FileSource::open(&path, "t", 2).unwrap();
+        assert_eq!(source.assignment(), vec![("t".to_string(), 0)]);
+        let unpositioned = source.poll(2, Duration::ZERO).unwrap();
+        assert!(unpositioned.records.is_empty() && !unpositioned.finished);
+        source.reposition(&[("t".into(), 0, Some(3))]).unwrap();
+        assert_eq!(offsets(&mut source), [3, 4]);
+        // After a dropped window the pipeline sends it back to the tables' offsets.
+        source.reposition(&[("t".into(), 0, None)]).unwrap();
+        assert_eq!(offsets(&mut source), [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = FileSource::open(&dir.path().join("none.jsonl"), "t", 10).err().unwrap();
+        assert!(error.to_string().contains("none.jsonl"), "{error}");
     }
 }

@@ -19,7 +19,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 mod context;
 mod order;
 
-use super::RawRecord;
+use super::{Polled, Rebalance, Source, SourceError};
 use crate::metrics::Metrics;
 use context::{SourceContext, pairs};
 use order::{Expected, accept};
@@ -75,6 +75,15 @@ pub enum KafkaSourceError {
     },
 }
 
+impl KafkaSourceError {
+    /// Whether the failure may pass (a client call librdkafka can retry);
+    /// a fenced member, a refused session timeout or a consumer stopped for
+    /// good cannot go on.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, KafkaSourceError::Client { .. })
+    }
+}
+
 /// What to read and how to connect.
 #[derive(Debug, Clone)]
 pub struct KafkaSourceConfig {
@@ -95,25 +104,6 @@ pub struct KafkaSourceConfig {
 
 /// A (topic, partition) pair.
 pub type TopicPartition = (Arc<str>, i32);
-
-/// A change of assignment the group made during a poll.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rebalance {
-    /// These partitions are now ours.
-    Assigned(Vec<(String, i32)>),
-    /// These partitions are no longer ours.
-    Revoked(Vec<(String, i32)>),
-}
-
-/// What one [`KafkaSource::poll`] returns.
-#[derive(Debug, Default)]
-pub struct Polled {
-    /// Records, in offset order per partition.
-    pub records: Vec<RawRecord>,
-    /// Rebalances that happened; when not empty the pipeline must drop its
-    /// window and reposition before polling again.
-    pub rebalances: Vec<Rebalance>,
-}
 
 /// The `group.instance.id` the consumer of `config` has, if any.
 fn instance_id(config: &KafkaSourceConfig) -> Option<&str> {
@@ -417,9 +407,26 @@ impl KafkaSource {
             tracing::debug!(%error, "committing the group's offsets");
         }
     }
+}
 
-    /// Leaves the group: the partitions go to the other members now.
-    pub fn close(self) {
+impl Source for KafkaSource {
+    fn poll(&mut self, max: usize, wait: Duration) -> Result<Polled, SourceError> {
+        Ok(KafkaSource::poll(self, max, wait)?)
+    }
+
+    fn assignment(&self) -> Vec<(String, i32)> {
+        KafkaSource::assignment(self)
+    }
+
+    fn reposition(&mut self, starts: &[(String, i32, Option<i64>)]) -> Result<(), SourceError> {
+        Ok(KafkaSource::reposition(self, starts)?)
+    }
+
+    fn commit_group(&mut self, offsets: &[(String, i32, i64)]) {
+        KafkaSource::commit_group(self, offsets);
+    }
+
+    fn close(&mut self) {
         self.consumer.unsubscribe();
         // Serve the revocation so the group rebalances without waiting for
         // the session to time out.

@@ -21,7 +21,7 @@ use crate::table::schema::SchemaMismatch;
 
 /// The column names one table's decoder has seen, and its limit.
 #[derive(Debug)]
-pub(super) struct ColumnGuard {
+pub struct ColumnGuard {
     limit: usize,
     known: HashSet<String>,
 }
