@@ -2,7 +2,9 @@
 //! limits leave a table with few metadata files and snapshots, no file that
 //! no retained snapshot reaches, the rows of an oracle (PyIceberg, DuckDB),
 //! and offsets a restart resumes from; an expiry that committed but never
-//! deleted its files leaves a table that still reads right.
+//! deleted its files leaves a table that still reads right; orphan files
+//! are deleted by `floe table expire` and by the pipeline once older than
+//! their margin, and no other file is.
 
 mod iceberg_common;
 mod pipeline_common;
@@ -24,6 +26,11 @@ const TABLE: &str = "shop.items";
 /// (so that whole manifests fall out of use); after each line, the table an
 /// uninterrupted run produces.
 fn generate(count: usize) -> (Vec<String>, Vec<BTreeMap<i64, Json>>) {
+    generate_truncating(count, 700)
+}
+
+/// As [`generate`], with a truncate every `every` lines.
+fn generate_truncating(count: usize, every: usize) -> (Vec<String>, Vec<BTreeMap<i64, Json>>) {
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move |n: u64| {
         state = state
@@ -36,7 +43,7 @@ fn generate(count: usize) -> (Vec<String>, Vec<BTreeMap<i64, Json>>) {
     for i in 0..count {
         let id = next(60) as i64 + 1;
         let source = json!({"ts_ms": 1_700_000_000_000i64});
-        let (key, value) = if i % 700 == 699 {
+        let (key, value) = if i % every == every - 1 {
             live.clear();
             (
                 Json::Null,
@@ -232,4 +239,145 @@ fn an_expiry_whose_deletions_never_ran_leaves_a_readable_table() {
     write_events(dir.path(), &lines);
     run_to_end(&config);
     check(&catalog, &oracle, 1600, "after the restart");
+}
+
+/// Sets the modification time of every file under `folder` to `ago` ago.
+fn age_files(folder: &Path, ago: std::time::Duration) {
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            age_files(&path, ago);
+        } else {
+            let file = std::fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(std::time::SystemTime::now() - ago).unwrap();
+        }
+    }
+}
+
+/// `floe table expire --config <config>`: its stdout, asserting it succeeds.
+fn table_expire(config: &Path) -> String {
+    let output = std::process::Command::new(floe_tests::floe_bin())
+        .args(["table", "expire", "--config"])
+        .arg(config)
+        .env("FLOE_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "floe table expire failed: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn orphans_of_lost_commits_are_deleted_once_older_than_the_margin() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let (lines, oracle) = generate(1600);
+    let config = write_config(
+        dir.path(),
+        &catalog,
+        TOPIC,
+        TABLE,
+        10,
+        r#"create = true
+properties = { "floe.orphans.min-age-ms" = "3600000" }"#,
+    );
+    write_events(dir.path(), &lines[..1000]);
+    run_to_end(&config);
+    // Orphans as a crash leaves them: an expiry committed whose deletions
+    // never ran, and a data file of a commit that never landed.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let sql = catalog.open().await;
+        let table = sql
+            .load_table(&parse_table_ident(TABLE).unwrap())
+            .await
+            .unwrap();
+        let policy = MaintenancePolicy {
+            max_snapshot_age_ms: 0,
+            ..MaintenancePolicy::from_properties(table.metadata.properties())
+        };
+        let ids = snapshots_to_expire(&table.metadata, &policy, "test-cdc", now_ms());
+        commit_expiry(&sql, &table, &ids).await.unwrap();
+    });
+    let table_dir = dir.path().join("warehouse/shop/items");
+    let lost = table_dir.join("data/00000-lost-commit.parquet");
+    std::fs::write(&lost, b"PAR1 a file no commit landed").unwrap();
+    let (on_disk, reachable) = files_on_disk_and_reachable(&catalog, dir.path());
+    let orphans: BTreeSet<String> = on_disk.difference(&reachable).cloned().collect();
+    assert!(
+        orphans.len() > 10 && orphans.contains(&lost.display().to_string()),
+        "the lost commit's file and the expired snapshots' files are orphans: {}",
+        orphans.len()
+    );
+
+    // Younger than the margin: kept, they may be a commit in flight.
+    let said = table_expire(&config);
+    assert!(said.contains(", 0 orphan files deleted"), "{said}");
+    let (still, _) = files_on_disk_and_reachable(&catalog, dir.path());
+    assert_eq!(still, on_disk, "nothing younger than the margin is deleted");
+
+    // Two hours later: exactly the orphans go, every reachable file stays.
+    age_files(&table_dir, std::time::Duration::from_secs(7200));
+    let said = table_expire(&config);
+    assert!(
+        said.contains(&format!(", {} orphan files deleted", orphans.len())),
+        "{said}"
+    );
+    let (on_disk, reachable) = files_on_disk_and_reachable(&catalog, dir.path());
+    assert_eq!(on_disk, reachable, "no orphan left, no reachable file deleted");
+    check(&catalog, &oracle, 1000, "after the orphans were deleted");
+
+    // The pipeline sweeps too: an old orphan is gone after its next run.
+    std::fs::write(&lost, b"PAR1 another lost commit").unwrap();
+    age_files(&table_dir, std::time::Duration::from_secs(7200));
+    write_events(dir.path(), &lines);
+    run_to_end(&config);
+    assert!(!lost.exists(), "the pipeline deleted the old orphan");
+    let (on_disk, reachable) = files_on_disk_and_reachable(&catalog, dir.path());
+    assert!(
+        on_disk.is_superset(&reachable),
+        "no reachable file deleted: {:?}",
+        reachable.difference(&on_disk).collect::<Vec<_>>()
+    );
+    check(&catalog, &oracle, 1600, "after the pipeline's sweep");
+}
+
+/// The current snapshot's manifests, read by PyIceberg: `(count, entries
+/// with status EXISTING)`.
+fn current_manifests(catalog: &TestCatalog) -> (u64, u64) {
+    let code = format!(
+        r#"import json
+t = catalog.load_table({TABLE:?})
+ms = t.current_snapshot().manifests(t.io)
+existing = sum(1 for m in ms for e in m.fetch_manifest_entry(t.io, discard_deleted=False) if e.status.name == "EXISTING")
+print(json.dumps([len(ms), existing]))"#
+    );
+    serde_json::from_str(&catalog.python(&code)).unwrap()
+}
+
+#[test]
+fn hundreds_of_commits_keep_the_manifests_of_a_snapshot_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    // No truncate: every manifest stays in use.
+    let (lines, oracle) = generate_truncating(2400, usize::MAX);
+    // floe's defaults: a group is merged once its newest bin holds 100
+    // manifests; each commit adds a data and a delete manifest.
+    let config = write_config(dir.path(), &catalog, TOPIC, TABLE, 5, "create = true");
+    write_events(dir.path(), &lines[..1600]);
+    run_to_end(&config);
+    let read = check(&catalog, &oracle, 1600, "first run");
+    assert!(read["snapshots"].as_u64().unwrap() >= 300, "{}", read["snapshots"]);
+    let (manifests, existing) = current_manifests(&catalog);
+    assert!(
+        manifests <= 2 * 100 + 2,
+        "over 300 commits, at most a bin of 100 per group: {manifests} manifests"
+    );
+    assert!(existing > 0, "merged manifests carry their entries as EXISTING");
+    // A restart rebuilds the key index from merged manifests and goes on.
+    write_events(dir.path(), &lines);
+    run_to_end(&config);
+    check(&catalog, &oracle, 2400, "after a restart");
+    let (manifests, _) = current_manifests(&catalog);
+    assert!(manifests <= 2 * 100 + 2, "{manifests} manifests");
 }

@@ -34,7 +34,7 @@ enum Command {
     /// Check, test and inspect WebAssembly plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
-    /// Inspect a pipeline's Iceberg tables.
+    /// Inspect and maintain a pipeline's Iceberg tables.
     #[command(subcommand)]
     Table(table::TableCommand),
     /// Read a pipeline's dead-letter queue.

@@ -1,4 +1,4 @@
-//! `floe table`: inspect the tables of a pipeline.
+//! `floe table`: inspect and maintain the tables of a pipeline.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use floe::commit::catalog::{self, CatalogConfig, SqlCatalog};
 use floe::config::PipelineConfig;
+use floe::maintain::Maintainer;
 use floe::table::status::table_status;
 
 /// What `floe table` does.
@@ -14,6 +15,20 @@ pub enum TableCommand {
     /// Snapshots, data and delete files, small files, delete ratio,
     /// manifests, metadata size, and floe's offsets and plugin versions.
     Status(StatusArgs),
+    /// Expires the snapshots the table's policy says are due and deletes
+    /// orphan files (older than `floe.orphans.min-age-ms`), now: the same
+    /// code the pipeline runs between commits, safe while it runs.
+    Expire(ExpireArgs),
+}
+
+/// `floe table expire`.
+#[derive(Debug, Args)]
+pub struct ExpireArgs {
+    /// The pipeline's TOML configuration (its catalog and tables).
+    #[arg(long, short = 'c')]
+    config: PathBuf,
+    /// One table (`namespace.name`); all the pipeline's tables when absent.
+    table: Option<String>,
 }
 
 /// `floe table status`.
@@ -30,17 +45,21 @@ pub struct StatusArgs {
 }
 
 /// Runs a `floe table` command: exit 0, or 2 with one message when the
-/// configuration, the catalog or a table cannot be read.
+/// configuration, the catalog or a table cannot be read (or, for `expire`,
+/// maintained).
 pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
-    let TableCommand::Status(args) = command;
-    let config = match PipelineConfig::load(&args.config) {
+    let (config_path, table, json) = match &command {
+        TableCommand::Status(args) => (&args.config, &args.table, args.json),
+        TableCommand::Expire(args) => (&args.config, &args.table, false),
+    };
+    let config = match PipelineConfig::load(config_path) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("floe: {error}");
             return Ok(ExitCode::from(2));
         }
     };
-    let names: Vec<String> = match &args.table {
+    let names: Vec<String> = match table {
         Some(table) => vec![table.clone()],
         None => config.tables.iter().map(|t| t.table.clone()).collect(),
     };
@@ -63,20 +82,36 @@ pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
                 .load_table(&ident)
                 .await
                 .map_err(|e| format!("table {name}: {e}"))?;
-            let status = table_status(catalog.file_io(), name, &loaded, &config.pipeline)
-                .await
-                .map_err(|e| format!("table {name}: {e}"))?;
-            out.push(if args.json {
-                serde_json::to_string(&status).map_err(|e| e.to_string())?
-            } else {
-                status.to_text()
-            });
+            let line = match &command {
+                TableCommand::Status(_) => {
+                    let status = table_status(catalog.file_io(), name, &loaded, &config.pipeline)
+                        .await
+                        .map_err(|e| format!("table {name}: {e}"))?;
+                    if json {
+                        serde_json::to_string(&status).map_err(|e| e.to_string())?
+                    } else {
+                        status.to_text()
+                    }
+                }
+                TableCommand::Expire(_) => {
+                    let done = Maintainer::new(catalog.clone(), config.pipeline.clone())
+                        .run_now(&loaded)
+                        .await
+                        .map_err(|e| format!("table {name}: {e}"))?;
+                    let orphans = match done.orphans_deleted {
+                        Some(n) => format!("{n} orphan files deleted"),
+                        None => "orphan files not swept (the table is not on a local folder)".into(),
+                    };
+                    format!("{name}: {} snapshots expired, {orphans}", done.expired)
+                }
+            };
+            out.push(line);
         }
         Ok(out)
     });
     match result {
         Ok(out) => {
-            let separator = if args.json { "\n" } else { "\n\n" };
+            let separator = if json { "\n" } else { "\n\n" };
             println!("{}", out.join(separator));
             Ok(ExitCode::SUCCESS)
         }

@@ -4,13 +4,14 @@
 //! A commit is laid out as the Iceberg v2 spec asks (see [`row_delta`]): one
 //! data manifest and one delete manifest (content = deletes) per partition
 //! spec touched, a manifest list with those first and the parent's manifests
-//! after them, a snapshot whose summary carries the spec's counters and
+//! after them (merged when due, [`merge`]), a snapshot whose summary carries the spec's counters and
 //! floe's own keys ([`offsets::SUMMARY_PIPELINE`], [`offsets::SUMMARY_OFFSETS`],
 //! [`offsets::SUMMARY_PLUGINS`]), a new metadata file, and the catalog's
 //! compare-and-swap.
 
 pub mod catalog;
 pub mod manifest_list;
+pub mod merge;
 pub mod offsets;
 pub mod row_delta;
 

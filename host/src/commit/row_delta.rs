@@ -10,8 +10,9 @@
 //!   files, then a delete manifest (content = deletes) per partition spec of
 //!   the new position delete files;
 //! - `<loc>/metadata/snap-S-1-U.avro`: the manifest list: the new manifests,
-//!   then every manifest of the parent snapshot unchanged (none after a
-//!   truncate);
+//!   then every manifest of the parent snapshot (none after a truncate),
+//!   those that are due merged into `<loc>/metadata/U-merged-m<n>.avro`
+//!   (see [`super::merge`]);
 //! - the snapshot: operation `append` (no deletes), `overwrite` (data and
 //!   deletes) or `delete` (deletes only); summary: the spec's `added-*`,
 //!   `deleted-*`, `removed-*` and `total-*` counters, `floe.pipeline`,
@@ -37,6 +38,7 @@ use uuid::Uuid;
 
 use super::catalog::{LoadedTable, SqlCatalog};
 use super::manifest_list::read_manifest_list;
+use super::merge::{MergePolicy, MergeTarget, merge_manifests};
 use super::offsets::{
     Offsets, SUMMARY_OFFSETS, SUMMARY_PIPELINE, SUMMARY_PLUGINS, latest_floe_snapshot,
 };
@@ -201,6 +203,20 @@ pub async fn commit_row_delta(
             }
             _ => Vec::new(),
         };
+        let merged_path = |n: usize| format!("{metadata_dir}/{commit_uuid}-merged-m{n}.avro");
+        let parent_manifests = merge_manifests(
+            &metadata,
+            MergePolicy::from_properties(metadata.properties()),
+            parent_manifests,
+            &mut MergeTarget {
+                file_io,
+                table: &table,
+                snapshot_id,
+                path: &merged_path,
+                written: &mut written,
+            },
+        )
+        .await?;
 
         let list_path = format!("{metadata_dir}/snap-{snapshot_id}-1-{commit_uuid}.avro");
         let list_out = file_io

@@ -22,4 +22,4 @@ mod writer;
 
 pub use reader::{StoredLetter, read_dead_letters};
 pub use topic::{DlqTopic, DlqTopicError};
-pub use writer::{DeadLetter, DlqError, DlqStage, DlqWriter};
+pub use writer::{DeadLetter, DlqError, DlqFileError, DlqStage, DlqWriter};

@@ -9,7 +9,7 @@ use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::DlqError;
+use super::{DlqError, DlqFileError};
 
 /// One dead letter as read back from its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,14 +41,16 @@ pub struct StoredLetter {
 pub fn read_dead_letters(dir: &Path) -> Result<Vec<StoredLetter>, DlqError> {
     let mut files = Vec::new();
     collect_files(dir, &mut files).map_err(|e| DlqError {
+        action: "reading",
         path: dir.to_path_buf(),
-        message: e.to_string(),
+        source: e.into(),
     })?;
     let mut letters = Vec::new();
     for file in files {
-        read_file(&file, &mut letters).map_err(|message| DlqError {
+        read_file(&file, &mut letters).map_err(|source| DlqError {
+            action: "reading",
             path: file.clone(),
-            message,
+            source,
         })?;
     }
     letters.sort_by(|a, b| {
@@ -81,34 +83,34 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn read_file(path: &Path, out: &mut Vec<StoredLetter>) -> Result<(), String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| e.to_string())?;
+fn read_file(path: &Path, out: &mut Vec<StoredLetter>) -> Result<(), DlqFileError> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?.build()?;
     for batch in reader {
-        let batch = batch.map_err(|e| e.to_string())?;
-        letters_of(&batch, path, out)?;
+        letters_of(&batch?, path, out)?;
     }
     Ok(())
 }
 
-fn letters_of(batch: &RecordBatch, path: &Path, out: &mut Vec<StoredLetter>) -> Result<(), String> {
+fn letters_of(
+    batch: &RecordBatch,
+    path: &Path,
+    out: &mut Vec<StoredLetter>,
+) -> Result<(), DlqFileError> {
     let column = |name: &str| {
         batch
             .column_by_name(name)
-            .ok_or_else(|| format!("not a DLQ file: no column `{name}`"))
+            .ok_or_else(|| DlqFileError::NotDlq(format!("no column `{name}`")))
     };
     let text = |name: &str| {
         column(name).and_then(|c| {
             c.as_string_opt::<i32>()
-                .ok_or(format!("`{name}` is not text"))
+                .ok_or_else(|| DlqFileError::NotDlq(format!("`{name}` is not text")))
         })
     };
     let bytes = |name: &str| {
         column(name).and_then(|c| {
             c.as_binary_opt::<i32>()
-                .ok_or(format!("`{name}` is not binary"))
+                .ok_or_else(|| DlqFileError::NotDlq(format!("`{name}` is not binary")))
         })
     };
     let (topic, table, stage, reason) = (
@@ -120,13 +122,13 @@ fn letters_of(batch: &RecordBatch, path: &Path, out: &mut Vec<StoredLetter>) -> 
     let (key, value) = (bytes("key")?, bytes("value")?);
     let partition = column("partition")?
         .as_primitive_opt::<Int32Type>()
-        .ok_or("`partition` is not an int")?;
+        .ok_or_else(|| DlqFileError::NotDlq("`partition` is not an int".into()))?;
     let offset = column("offset")?
         .as_primitive_opt::<Int64Type>()
-        .ok_or("`offset` is not a long")?;
+        .ok_or_else(|| DlqFileError::NotDlq("`offset` is not a long".into()))?;
     let timestamp = column("timestamp")?
         .as_primitive_opt::<TimestampMillisecondType>()
-        .ok_or("`timestamp` is not a timestamp")?;
+        .ok_or_else(|| DlqFileError::NotDlq("`timestamp` is not a timestamp".into()))?;
     for row in 0..batch.num_rows() {
         let binary =
             |a: &arrow_array::BinaryArray| (!a.is_null(row)).then(|| a.value(row).to_vec());

@@ -60,14 +60,34 @@ pub struct DeadLetter {
     pub reason: String,
 }
 
-/// A DLQ file could not be written.
+/// A DLQ file could not be written or read.
 #[derive(Debug, thiserror::Error)]
-#[error("writing dead letters to {path}: {message}")]
+#[error("{action} dead letters {path}: {source}")]
 pub struct DlqError {
-    /// The file.
+    /// `writing` or `reading`.
+    pub action: &'static str,
+    /// The file or folder.
     pub path: PathBuf,
     /// Why.
-    pub message: String,
+    #[source]
+    pub source: DlqFileError,
+}
+
+/// What failed with a DLQ file.
+#[derive(Debug, thiserror::Error)]
+pub enum DlqFileError {
+    /// The file system.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// Writing or reading Parquet.
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Building or reading the Arrow columns.
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// The file is not one floe wrote (a column is missing or of another type).
+    #[error("not a DLQ file: {0}")]
+    NotDlq(String),
 }
 
 /// Writes dead letters under one folder.
@@ -106,26 +126,25 @@ impl DlqWriter {
         letters: &[DeadLetter],
     ) -> Result<PathBuf, DlqError> {
         let path = self.file_for(table, topic, partition, first_offset);
-        let fail = |message: String| DlqError {
+        let written = (|| -> Result<(), DlqFileError> {
+            let batch = to_batch(letters)?;
+            let folder = path.parent().expect("a DLQ file has a folder");
+            fs::create_dir_all(folder)?;
+            let tmp = path.with_extension(format!("parquet.tmp{}", std::process::id()));
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .build();
+            let mut writer = ArrowWriter::try_new(File::create(&tmp)?, batch.schema(), Some(props))?;
+            writer.write(&batch)?;
+            writer.into_inner()?.sync_all()?;
+            fs::rename(&tmp, &path)?;
+            Ok(())
+        })();
+        written.map_err(|source| DlqError {
+            action: "writing",
             path: path.clone(),
-            message,
-        };
-        let batch = to_batch(letters).map_err(|e| fail(e.to_string()))?;
-        let folder = path.parent().expect("a DLQ file has a folder");
-        fs::create_dir_all(folder).map_err(|e| fail(e.to_string()))?;
-        let tmp = path.with_extension(format!("parquet.tmp{}", std::process::id()));
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let file = File::create(&tmp).map_err(|e| fail(e.to_string()))?;
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
-            .map_err(|e| fail(e.to_string()))?;
-        writer.write(&batch).map_err(|e| fail(e.to_string()))?;
-        writer
-            .into_inner()
-            .and_then(|f| f.sync_all().map_err(Into::into))
-            .map_err(|e| fail(e.to_string()))?;
-        fs::rename(&tmp, &path).map_err(|e| fail(e.to_string()))?;
+            source,
+        })?;
         Ok(path)
     }
 }

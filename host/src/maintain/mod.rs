@@ -16,6 +16,9 @@
 //!   is committed with compare-and-swap (`remove-snapshots`), and only after
 //!   it landed are the manifest lists, manifests, data and delete files that
 //!   no retained snapshot reaches deleted.
+//! - [`orphans`]: files under the table's location that no metadata
+//!   reaches (a commit that never landed), older than a safety margin, are
+//!   deleted once an hour per table and process.
 //!
 //! The policy is read from the table's properties at every run
 //! ([`MaintenancePolicy::from_properties`]):
@@ -28,6 +31,8 @@
 //! | `floe.expire.max-snapshots`                | 500            | at most this many snapshots per branch |
 //! | `history.expire.min-snapshots-to-keep`     | 1              | per branch, always kept |
 //! | `floe.expire.interval-ms`                  | 60000 (1 min)  | at most one expiry per table this often |
+//! | `floe.orphans.min-age-ms`                  | 86400000 (1 day) | younger files are never orphans |
+//! | `floe.orphans.interval-ms`                 | 3600000 (1 h)  | at most one orphan sweep per table this often |
 //!
 //! When expiry runs: after a commit of the table (in the pipeline, between
 //! commit windows), at most once per `floe.expire.interval-ms` per table
@@ -41,6 +46,7 @@
 
 pub mod expire;
 pub mod metadata_files;
+pub mod orphans;
 pub mod unreachable;
 
 use std::collections::HashMap;
@@ -99,6 +105,10 @@ pub struct MaintenancePolicy {
     pub min_snapshots_to_keep: usize,
     /// The least time between two expiry runs of the table.
     pub interval: Duration,
+    /// Files younger than this are never orphans.
+    pub orphan_min_age: Duration,
+    /// The least time between two orphan sweeps of the table.
+    pub orphan_interval: Duration,
 }
 
 impl MaintenancePolicy {
@@ -125,6 +135,16 @@ impl MaintenancePolicy {
                 EXPIRE_INTERVAL_MS,
                 DEFAULT_EXPIRE_INTERVAL_MS,
             )),
+            orphan_min_age: Duration::from_millis(get(
+                properties,
+                orphans::ORPHAN_MIN_AGE_MS,
+                orphans::DEFAULT_ORPHAN_MIN_AGE_MS,
+            )),
+            orphan_interval: Duration::from_millis(get(
+                properties,
+                orphans::ORPHAN_INTERVAL_MS,
+                orphans::DEFAULT_ORPHAN_INTERVAL_MS,
+            )),
         }
     }
 }
@@ -135,7 +155,24 @@ pub struct Maintainer {
     catalog: SqlCatalog,
     pipeline: String,
     last_expiry: Option<Instant>,
+    last_sweep: Option<Instant>,
     metadata_bytes: Option<u64>,
+}
+
+/// What a maintenance round did.
+#[derive(Debug, Default)]
+pub struct Maintained {
+    /// The table as expiry committed it (same current snapshot, schema and
+    /// offsets); `None` when nothing was committed.
+    pub table: Option<LoadedTable>,
+    /// Snapshots expired.
+    pub expired: usize,
+    /// How long the expiry that committed took.
+    pub expire_took: Option<Duration>,
+    /// Orphan files deleted; `None` when no sweep ran.
+    pub orphans_deleted: Option<usize>,
+    /// How long the sweep took.
+    pub sweep_took: Option<Duration>,
 }
 
 impl Maintainer {
@@ -147,6 +184,7 @@ impl Maintainer {
             catalog,
             pipeline: pipeline.into(),
             last_expiry: None,
+            last_sweep: None,
             metadata_bytes: None,
         }
     }
@@ -157,32 +195,68 @@ impl Maintainer {
         self.metadata_bytes
     }
 
-    /// Runs what is due on `table`, just committed. Returns the table as
-    /// maintenance committed it (same current snapshot, schema and offsets),
-    /// or `None` when nothing was committed (nothing due, or the
-    /// compare-and-swap was lost: the round is skipped, nothing deleted,
-    /// and the writer reloads at its next commit as after any conflict).
-    /// An error leaves the table unharmed: one before the commit changed
-    /// nothing, and after the commit nothing fails.
-    pub async fn after_commit(
+    /// Runs what is due on `table`, just committed: snapshot expiry at most
+    /// once per `floe.expire.interval-ms`, an orphan sweep at most once per
+    /// `floe.orphans.interval-ms`. When expiry's compare-and-swap is lost the
+    /// round is skipped, nothing deleted, and the writer reloads at its next
+    /// commit as after any conflict. An error leaves the table unharmed: one
+    /// before the commit changed nothing, and after the commit nothing fails;
+    /// a failed sweep is logged.
+    pub async fn after_commit(&mut self, table: &LoadedTable) -> Result<Maintained, CommitError> {
+        self.run(table, false).await
+    }
+
+    /// Runs expiry and an orphan sweep on `table` now, whatever the
+    /// intervals say (`floe table expire`).
+    pub async fn run_now(&mut self, table: &LoadedTable) -> Result<Maintained, CommitError> {
+        self.run(table, true).await
+    }
+
+    async fn run(&mut self, table: &LoadedTable, now: bool) -> Result<Maintained, CommitError> {
+        let policy = MaintenancePolicy::from_properties(table.metadata.properties());
+        let due = |last: Option<Instant>, interval: Duration| {
+            now || last.is_none_or(|at| at.elapsed() >= interval)
+        };
+        let mut maintained = Maintained::default();
+        if due(self.last_expiry, policy.interval) {
+            let started = Instant::now();
+            self.last_expiry = Some(started);
+            (maintained.table, maintained.expired) = self.expire(table, &policy).await?;
+            if maintained.table.is_some() {
+                maintained.expire_took = Some(started.elapsed());
+            }
+        }
+        if due(self.last_sweep, policy.orphan_interval) {
+            let started = Instant::now();
+            self.last_sweep = Some(started);
+            let current = maintained.table.as_ref().unwrap_or(table);
+            match self.sweep(current, &policy).await {
+                Ok(deleted) => {
+                    maintained.orphans_deleted = deleted;
+                    maintained.sweep_took = deleted.map(|_| started.elapsed());
+                }
+                Err(err) => {
+                    warn!(table = %table.name(), %err, "orphan sweep failed; tried again later");
+                }
+            }
+        }
+        Ok(maintained)
+    }
+
+    /// Expires the snapshots that are due: the table as committed and how
+    /// many expired.
+    async fn expire(
         &mut self,
         table: &LoadedTable,
-    ) -> Result<Option<LoadedTable>, CommitError> {
-        let policy = MaintenancePolicy::from_properties(table.metadata.properties());
-        if self
-            .last_expiry
-            .is_some_and(|at| at.elapsed() < policy.interval)
-        {
-            return Ok(None);
-        }
-        self.last_expiry = Some(Instant::now());
+        policy: &MaintenancePolicy,
+    ) -> Result<(Option<LoadedTable>, usize), CommitError> {
         if let Ok(input) = self.catalog.file_io().new_input(&table.metadata_location) {
             self.metadata_bytes = input.metadata().await.ok().map(|m| m.size);
         }
         let expiring =
-            expire::snapshots_to_expire(&table.metadata, &policy, &self.pipeline, expire::now_ms());
+            expire::snapshots_to_expire(&table.metadata, policy, &self.pipeline, expire::now_ms());
         if expiring.is_empty() {
-            return Ok(None);
+            return Ok((None, 0));
         }
         match expire::expire_snapshots(&self.catalog, table, &expiring).await {
             Ok(outcome) => {
@@ -193,14 +267,51 @@ impl Maintainer {
                     files_deleted = outcome.deleted,
                     "snapshots expired"
                 );
-                Ok(Some(outcome.table))
+                Ok((Some(outcome.table), expiring.len()))
             }
             Err(err) if err.is_conflict() => {
                 warn!(table = %table.name(), "another writer committed first; snapshot expiry skipped this round");
-                Ok(None)
+                Ok((None, 0))
             }
             Err(err) => Err(err),
         }
+    }
+
+    /// Deletes the table's orphan files: how many, or `None` when its
+    /// location cannot be listed (object storage).
+    async fn sweep(
+        &self,
+        table: &LoadedTable,
+        policy: &MaintenancePolicy,
+    ) -> Result<Option<usize>, CommitError> {
+        let name = table.name();
+        let file_io = self.catalog.file_io();
+        let reachable =
+            orphans::reachable_files(file_io, &name, &table.metadata_location, &table.metadata)
+                .await?;
+        let listed = orphans::orphan_files(
+            table.metadata.location(),
+            &reachable,
+            policy.orphan_min_age,
+            std::time::SystemTime::now(),
+        );
+        let found = match listed {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                debug!(table = %name, location = table.metadata.location(), "orphan files are swept on local folders only");
+                return Ok(None);
+            }
+            Err(err) => {
+                warn!(table = %name, %err, "listing the table's files for orphans failed");
+                return Ok(None);
+            }
+        };
+        if found.is_empty() {
+            return Ok(Some(0));
+        }
+        let deleted = delete_files(file_io, &name, found).await;
+        info!(table = %name, deleted, "orphan files deleted (no metadata reaches them)");
+        Ok(Some(deleted))
     }
 }
 
@@ -237,6 +348,8 @@ mod tests {
         assert_eq!(defaults.max_snapshots, 500);
         assert_eq!(defaults.min_snapshots_to_keep, 1);
         assert_eq!(defaults.interval, Duration::from_secs(60));
+        assert_eq!(defaults.orphan_min_age, Duration::from_secs(86_400));
+        assert_eq!(defaults.orphan_interval, Duration::from_secs(3_600));
         let props: HashMap<String, String> = [
             (MAX_SNAPSHOT_AGE_MS, "0"),
             (MAX_SNAPSHOTS, "10"),

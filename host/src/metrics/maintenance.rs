@@ -1,8 +1,10 @@
 //! The series of a table's size and of its maintenance (see
 //! [`crate::maintain`]): `floe_table_snapshots{table}`,
-//! `floe_table_metadata_bytes{table}`, and per kind of maintenance
-//! (`expire_snapshots`) `floe_maintenance_runs_total{table,kind}` and
-//! `floe_maintenance_duration_seconds{table,kind}`.
+//! `floe_table_metadata_bytes{table}`, `floe_table_data_files{table}`,
+//! `floe_table_delete_files{table}`, and per kind of maintenance
+//! (`expire_snapshots`, `delete_orphans`) `floe_maintenance_runs_total{table,kind}` and
+//! `floe_maintenance_duration_seconds{table,kind}`, and
+//! `floe_orphan_files_deleted_total{table}`.
 
 use std::time::Duration;
 
@@ -20,12 +22,28 @@ struct KindLabels {
     kind: String,
 }
 
+/// A table's size after a commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableState {
+    /// Snapshots in its current metadata.
+    pub snapshots: usize,
+    /// The size of its current metadata file, when measured.
+    pub metadata_bytes: Option<u64>,
+    /// Live data files (the current snapshot's `total-data-files`), when known.
+    pub data_files: Option<u64>,
+    /// Live delete files (the current snapshot's `total-delete-files`), when known.
+    pub delete_files: Option<u64>,
+}
+
 /// A table's size and its maintenance runs.
 pub struct MaintenanceMetrics {
     snapshots: Family<TableLabel, Gauge>,
     metadata_bytes: Family<TableLabel, Gauge>,
+    data_files: Family<TableLabel, Gauge>,
+    delete_files: Family<TableLabel, Gauge>,
     runs: Family<KindLabels, Counter>,
     seconds: HistogramFamily<KindLabels>,
+    orphans: Family<TableLabel, Counter>,
 }
 
 impl MaintenanceMetrics {
@@ -43,6 +61,18 @@ impl MaintenanceMetrics {
             "Size of a table's current metadata file (measured at each expiry check)",
             metadata_bytes.clone(),
         );
+        let data_files = Family::<TableLabel, Gauge>::default();
+        registry.register(
+            "table_data_files",
+            "Live data files of a table (its current snapshot's total-data-files)",
+            data_files.clone(),
+        );
+        let delete_files = Family::<TableLabel, Gauge>::default();
+        registry.register(
+            "table_delete_files",
+            "Live delete files of a table (its current snapshot's total-delete-files)",
+            delete_files.clone(),
+        );
         let runs = Family::<KindLabels, Counter>::default();
         registry.register(
             "maintenance_runs",
@@ -55,27 +85,53 @@ impl MaintenanceMetrics {
             "Time a table maintenance run took (commit and file deletion), per kind",
             seconds.clone(),
         );
+        let orphans = Family::<TableLabel, Counter>::default();
+        registry.register(
+            "orphan_files_deleted",
+            "Files under a table's location that no metadata reached, deleted",
+            orphans.clone(),
+        );
         MaintenanceMetrics {
             snapshots,
             metadata_bytes,
+            data_files,
+            delete_files,
             runs,
             seconds,
+            orphans,
         }
     }
 
-    /// `table` has `snapshots` snapshots and, when measured, a metadata
-    /// file of `metadata_bytes`.
-    pub fn table_state(&self, table: &str, snapshots: usize, metadata_bytes: Option<u64>) {
+    /// `table` is now as `state` says; what was not measured keeps its
+    /// last value.
+    pub fn table_state(&self, table: &str, state: TableState) {
         let label = TableLabel {
             table: table.to_string(),
         };
-        self.snapshots.get_or_create(&label).set(snapshots as i64);
-        if let Some(bytes) = metadata_bytes {
-            self.metadata_bytes.get_or_create(&label).set(bytes as i64);
+        self.snapshots
+            .get_or_create(&label)
+            .set(state.snapshots as i64);
+        for (family, value) in [
+            (&self.metadata_bytes, state.metadata_bytes),
+            (&self.data_files, state.data_files),
+            (&self.delete_files, state.delete_files),
+        ] {
+            if let Some(value) = value {
+                family.get_or_create(&label).set(value as i64);
+            }
         }
     }
 
-    /// A maintenance run of `kind` on `table` committed and took `took`.
+    /// `n` orphan files of `table` were deleted.
+    pub fn orphans_deleted(&self, table: &str, n: usize) {
+        self.orphans
+            .get_or_create(&TableLabel {
+                table: table.to_string(),
+            })
+            .inc_by(n as u64);
+    }
+
+    /// A maintenance run of `kind` on `table` committed (or swept) and took `took`.
     pub fn ran(&self, table: &str, kind: &str, took: Duration) {
         let labels = KindLabels {
             table: table.to_string(),
@@ -96,8 +152,20 @@ mod tests {
     #[test]
     fn encodes_table_state_and_runs() {
         let metrics = Metrics::new();
-        metrics.maintenance().table_state("inv.t", 12, Some(3456));
-        metrics.maintenance().table_state("inv.t", 10, None);
+        let state = TableState {
+            snapshots: 12,
+            metadata_bytes: Some(3456),
+            data_files: Some(7),
+            delete_files: Some(3),
+        };
+        metrics.maintenance().table_state("inv.t", state);
+        metrics.maintenance().table_state(
+            "inv.t",
+            TableState {
+                snapshots: 10,
+                ..TableState::default()
+            },
+        );
         metrics
             .maintenance()
             .ran("inv.t", "expire_snapshots", Duration::from_millis(30));
@@ -105,6 +173,8 @@ mod tests {
         for line in [
             r#"floe_table_snapshots{table="inv.t"} 10"#,
             r#"floe_table_metadata_bytes{table="inv.t"} 3456"#,
+            r#"floe_table_data_files{table="inv.t"} 7"#,
+            r#"floe_table_delete_files{table="inv.t"} 3"#,
             r#"floe_maintenance_runs_total{table="inv.t",kind="expire_snapshots"} 1"#,
             r#"floe_maintenance_duration_seconds_count{table="inv.t",kind="expire_snapshots"} 1"#,
         ] {

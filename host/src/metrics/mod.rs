@@ -10,6 +10,6 @@ mod registry;
 mod server;
 
 pub use health::Health;
-pub use maintenance::MaintenanceMetrics;
+pub use maintenance::{MaintenanceMetrics, TableState};
 pub use registry::{Metrics, Totals};
 pub use server::{MetricsServer, MetricsServerError};

@@ -12,7 +12,7 @@ use crate::config::{PipelineConfig, TableConfig, TopicRouter};
 use crate::decode::{DebeziumConfig, DebeziumDecoder};
 use crate::dlq::DeadLetter;
 use crate::maintain::Maintainer;
-use crate::metrics::MaintenanceMetrics;
+use crate::metrics::{MaintenanceMetrics, TableState};
 use crate::plugin::{
     Chain, ChainDecoder, ColumnGuard, DecodeStage, PluginRegistry, TransformStage, TypesMailbox,
 };
@@ -86,21 +86,43 @@ impl TableRun {
         let Some(table) = self.writer.table().cloned() else {
             return;
         };
-        let started = Instant::now();
-        let snapshots = match runtime.block_on(self.maintainer.after_commit(&table)) {
-            Ok(Some(maintained)) => {
-                metrics.ran(&self.name, "expire_snapshots", started.elapsed());
-                let snapshots = maintained.metadata.snapshots().len();
-                self.writer.maintained(maintained);
-                snapshots
+        let table = match runtime.block_on(self.maintainer.after_commit(&table)) {
+            Ok(maintained) => {
+                if let Some(took) = maintained.expire_took {
+                    metrics.ran(&self.name, "expire_snapshots", took);
+                }
+                if let (Some(deleted), Some(took)) =
+                    (maintained.orphans_deleted, maintained.sweep_took)
+                {
+                    metrics.ran(&self.name, "delete_orphans", took);
+                    metrics.orphans_deleted(&self.name, deleted);
+                }
+                match maintained.table {
+                    Some(expired) => {
+                        self.writer.maintained(expired.clone());
+                        expired
+                    }
+                    None => table,
+                }
             }
-            Ok(None) => table.metadata.snapshots().len(),
             Err(err) => {
                 tracing::warn!(table = %self.name, %err, "table maintenance failed; tried again later");
-                table.metadata.snapshots().len()
+                table
             }
         };
-        metrics.table_state(&self.name, snapshots, self.maintainer.metadata_bytes());
+        let total = |key: &str| -> Option<u64> {
+            let summary = &table.metadata.current_snapshot()?.summary().additional_properties;
+            summary.get(key)?.parse().ok()
+        };
+        metrics.table_state(
+            &self.name,
+            TableState {
+                snapshots: table.metadata.snapshots().len(),
+                metadata_bytes: self.maintainer.metadata_bytes(),
+                data_files: total("total-data-files"),
+                delete_files: total("total-delete-files"),
+            },
+        );
     }
 
     /// Tells the decoder the table's column types when the writer's schema

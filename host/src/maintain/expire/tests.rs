@@ -14,6 +14,7 @@ fn policy(age_ms: i64, max: usize, min: usize) -> MaintenancePolicy {
         max_snapshots: max,
         min_snapshots_to_keep: min,
         interval: std::time::Duration::ZERO,
+        ..MaintenancePolicy::from_properties(&Default::default())
     }
 }
 
