@@ -65,6 +65,25 @@ impl<'a> Value<'a> {
             ColumnType::Binary => Value::Binary(bytes),
         })
     }
+
+    /// Whether the value's cell (see [`Value::encode_into`]) is `bytes`,
+    /// checked without encoding it.
+    pub fn encodes_as(&self, bytes: &[u8]) -> bool {
+        match *self {
+            Value::Null => bytes.is_empty(),
+            Value::Boolean(b) => bytes == [u8::from(b)],
+            Value::Int(v) | Value::Date(v) => bytes == v.to_le_bytes(),
+            Value::Long(v) | Value::Time(v) | Value::Timestamp(v) | Value::Timestamptz(v) => {
+                bytes == v.to_le_bytes()
+            }
+            Value::Float(v) => bytes == v.to_le_bytes(),
+            Value::Double(v) => bytes == v.to_le_bytes(),
+            Value::Decimal(d) => bytes == d.unscaled.to_le_bytes(),
+            Value::String(s) => bytes == s.as_bytes(),
+            Value::Uuid(u) => bytes == u,
+            Value::Binary(b) => bytes == b,
+        }
+    }
 }
 
 /// Whether `bytes` are a valid cell of type `ty`: exactly when

@@ -3,9 +3,10 @@
 //! This is how changes move through the pipeline, from decoding to the table
 //! writer: per change an op, a target table, an event time and a source
 //! position; per image (before, after) one column per distinct (name, type),
-//! each a few flat buffers laid out as `wit/floe-plugin.wit` describes. A
-//! plugin call therefore hands the batch over as it is, a few block copies,
-//! and a batch every plugin kept costs nothing to carry on.
+//! each a few flat buffers laid out as `wit/floe-plugin.wit` describes
+//! ([`floe_contract::columnar`]). A plugin call therefore hands the batch
+//! over as it is, a few block copies (the plugin host converts it to the
+//! generated WIT types), and a batch every plugin kept costs nothing to carry on.
 //!
 //! A [`ChangeBatch`] is valid by construction: [`ChangeBatchBuilder`] writes
 //! only valid cells, and [`ChangeBatch::from_wire`] checks everything a guest
@@ -32,86 +33,9 @@ use std::sync::Arc;
 
 use super::{Change, ColumnType, Field, Image, Op, Position, Value};
 
-use crate::plugin::bindings as wit;
+use floe_contract::columnar;
 
-/// The codes of a column's `presence` bytes.
-pub mod presence {
-    /// The row's image has no such column (or the row has no image).
-    pub const ABSENT: u8 = 0;
-    /// The column holds SQL NULL in this row.
-    pub const NULL: u8 = 1;
-    /// The column holds a value: its bytes are the row's cell.
-    pub const VALUE: u8 = 2;
-}
-
-impl Op {
-    /// The op's code in a batch's `ops` bytes (the contract's `op` ordinal).
-    pub fn code(self) -> u8 {
-        match self {
-            Op::Insert => 0,
-            Op::Update => 1,
-            Op::Delete => 2,
-            Op::Read => 3,
-            Op::Truncate => 4,
-        }
-    }
-
-    /// The op of a code, `None` for a code the contract does not define.
-    pub fn from_code(code: u8) -> Option<Op> {
-        Op::ALL.get(code as usize).copied()
-    }
-}
-
-/// The contract's form of a column type.
-pub(crate) fn type_to_wit(ty: ColumnType) -> wit::ColumnType {
-    match ty {
-        ColumnType::Boolean => wit::ColumnType::Boolean,
-        ColumnType::Int => wit::ColumnType::Int,
-        ColumnType::Long => wit::ColumnType::Long,
-        ColumnType::Float => wit::ColumnType::Float,
-        ColumnType::Double => wit::ColumnType::Double,
-        ColumnType::Decimal { precision, scale } => {
-            wit::ColumnType::Decimal(wit::DecimalType { precision, scale })
-        }
-        ColumnType::Date => wit::ColumnType::Date,
-        ColumnType::Time => wit::ColumnType::Time,
-        ColumnType::Timestamp => wit::ColumnType::Timestamp,
-        ColumnType::Timestamptz => wit::ColumnType::Timestamptz,
-        ColumnType::String => wit::ColumnType::String,
-        ColumnType::Uuid => wit::ColumnType::Uuid,
-        ColumnType::Binary => wit::ColumnType::Binary,
-    }
-}
-
-/// A column type from the contract's form; decimals are checked for range.
-pub(crate) fn type_from_wit(ty: &wit::ColumnType) -> Result<ColumnType, String> {
-    Ok(match ty {
-        wit::ColumnType::Boolean => ColumnType::Boolean,
-        wit::ColumnType::Int => ColumnType::Int,
-        wit::ColumnType::Long => ColumnType::Long,
-        wit::ColumnType::Float => ColumnType::Float,
-        wit::ColumnType::Double => ColumnType::Double,
-        wit::ColumnType::Decimal(d) => {
-            if d.precision == 0 || d.precision > 38 || d.scale > d.precision {
-                return Err(format!(
-                    "decimal({},{}) is not a valid Iceberg decimal",
-                    d.precision, d.scale
-                ));
-            }
-            ColumnType::Decimal {
-                precision: d.precision,
-                scale: d.scale,
-            }
-        }
-        wit::ColumnType::Date => ColumnType::Date,
-        wit::ColumnType::Time => ColumnType::Time,
-        wit::ColumnType::Timestamp => ColumnType::Timestamp,
-        wit::ColumnType::Timestamptz => ColumnType::Timestamptz,
-        wit::ColumnType::String => ColumnType::String,
-        wit::ColumnType::Uuid => ColumnType::Uuid,
-        wit::ColumnType::Binary => ColumnType::Binary,
-    })
-}
+pub use floe_contract::cell::presence;
 
 /// Which image of a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +49,7 @@ pub enum Which {
 /// One column of a batch's images, with its type already checked.
 #[derive(Debug, Clone, Copy)]
 pub struct Column<'a> {
-    wire: &'a wit::Column,
+    wire: &'a columnar::Column,
     ty: ColumnType,
 }
 
@@ -165,7 +89,7 @@ impl<'a> Column<'a> {
 /// a view of the contract's `images` record, checked.
 #[derive(Debug, Clone, Copy)]
 pub struct ImageColumns<'a> {
-    wire: &'a wit::Images,
+    wire: &'a columnar::Images,
     /// The type of each column.
     types: &'a [ColumnType],
 }
@@ -219,7 +143,7 @@ impl<'a> ImageColumns<'a> {
 /// table writer keeps of a batch until it commits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Images {
-    wire: wit::Images,
+    wire: columnar::Images,
     types: Vec<ColumnType>,
 }
 
@@ -329,7 +253,7 @@ impl<'a> ImageRef<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeBatch {
     /// The changes in the contract's form (every code and cell checked).
-    wire: wit::ChangeBatch,
+    wire: columnar::ChangeBatch,
     /// The type of each column of the before and after images.
     types: [Vec<ColumnType>; 2],
     /// Distinct (topic, partition); `source_index` points into it.
@@ -548,7 +472,7 @@ impl ChangeBatch {
 
     /// The batch in the contract's form, to hand to a plugin. Positions do
     /// not cross the boundary.
-    pub fn wire(&self) -> &wit::ChangeBatch {
+    pub fn wire(&self) -> &columnar::ChangeBatch {
         &self.wire
     }
 
@@ -558,7 +482,7 @@ impl ChangeBatch {
     /// encoding of its column's type. `position(row)` gives each change's
     /// source position. An error says what is wrong.
     pub fn from_wire(
-        wire: wit::ChangeBatch,
+        wire: columnar::ChangeBatch,
         position: impl FnMut(usize) -> Position,
     ) -> Result<ChangeBatch, String> {
         ChangeBatch::from_wire_after(wire, position, None)
@@ -568,51 +492,12 @@ impl ChangeBatch {
     /// `input`: a column identical to one of `input`'s (a plugin hands back
     /// the columns it did not touch) is not checked cell by cell again.
     pub fn from_wire_after(
-        wire: wit::ChangeBatch,
+        wire: columnar::ChangeBatch,
         mut position: impl FnMut(usize) -> Position,
         input: Option<&ChangeBatch>,
     ) -> Result<ChangeBatch, String> {
         let rows = wire.ops.len();
-        for (name, len) in [
-            ("table-index", wire.table_index.len()),
-            ("event-time", wire.event_time.len()),
-            ("event-time-known", wire.event_time_known.len()),
-        ] {
-            if len != rows {
-                return Err(format!(
-                    "change batch has {rows} ops but {len} entries in {name}"
-                ));
-            }
-        }
-        if wire.table_keys.len() != wire.tables.len() {
-            return Err(format!(
-                "change batch has {} tables but {} key lists",
-                wire.tables.len(),
-                wire.table_keys.len()
-            ));
-        }
-        if let Some(row) = wire.ops.iter().position(|&c| Op::from_code(c).is_none()) {
-            return Err(format!("row {row} has op code {}", wire.ops[row]));
-        }
-        if let Some((row, index)) = wire
-            .table_index
-            .iter()
-            .enumerate()
-            .find(|(_, t)| **t as usize >= wire.tables.len())
-        {
-            return Err(format!(
-                "row {row} names table {index} of {}",
-                wire.tables.len()
-            ));
-        }
-        if let Some(bad) = wire.event_time_known.iter().find(|&&k| k > 1) {
-            return Err(format!("event-time-known holds {bad}, not 0 or 1"));
-        }
-        let known = |which: Which| input.map(|b| b.images(which).wire);
-        let before = check_images(&wire.before, rows, known(Which::Before))
-            .map_err(|e| format!("before images: {e}"))?;
-        let after = check_images(&wire.after, rows, known(Which::After))
-            .map_err(|e| format!("after images: {e}"))?;
+        let [before, after] = wire.check(input.map(|b| &b.wire))?;
         let mut sources: Vec<(Arc<str>, i32)> = Vec::new();
         let mut source_index = Vec::with_capacity(rows);
         let mut offsets = Vec::with_capacity(rows);
@@ -659,163 +544,6 @@ fn source_slot(sources: &mut Vec<(Arc<str>, i32)>, topic: &Arc<str>, partition: 
     (sources.len() - 1) as u32
 }
 
-/// Checks a guest's images of `rows` rows; returns their column types. A
-/// column equal to one of `known` (images already checked) is valid as it is.
-fn check_images(
-    images: &wit::Images,
-    rows: usize,
-    known: Option<&wit::Images>,
-) -> Result<Vec<ColumnType>, String> {
-    if images.present.len() != rows {
-        return Err(format!(
-            "{} presence flags for {rows} rows",
-            images.present.len()
-        ));
-    }
-    if let Some(bad) = images.present.iter().find(|&&p| p > 1) {
-        return Err(format!("image presence flag {bad}, not 0 or 1"));
-    }
-    let mut types = Vec::with_capacity(images.columns.len());
-    for (i, column) in images.columns.iter().enumerate() {
-        let ty =
-            type_from_wit(&column.type_).map_err(|e| format!("column `{}`: {e}", column.name))?;
-        // A column the plugin handed back as it got it is valid already.
-        let checked = known.is_some_and(|known| {
-            known.present.len() == rows
-                && known
-                    .columns
-                    .get(i)
-                    .into_iter()
-                    .chain(&known.columns)
-                    .any(|k| k == column)
-        });
-        if !checked {
-            check_column(column, ty, rows)?;
-        }
-        types.push(ty);
-    }
-    check_distinct_cells(images)?;
-    Ok(types)
-}
-
-/// Checks a column's layout and every value cell's encoding.
-fn check_column(column: &wit::Column, ty: ColumnType, rows: usize) -> Result<(), String> {
-    let name = &column.name;
-    if column.presence.len() != rows {
-        return Err(format!(
-            "column `{name}` has {} presence entries for {rows} rows",
-            column.presence.len()
-        ));
-    }
-    if column.offsets.len() != rows + 1 {
-        return Err(format!(
-            "column `{name}` has {} offsets for {rows} rows (want {})",
-            column.offsets.len(),
-            rows + 1
-        ));
-    }
-    if column.offsets.windows(2).any(|w| w[0] > w[1])
-        || column.offsets[rows] as usize > column.data.len()
-    {
-        return Err(format!(
-            "column `{name}` has offsets out of order or past its {} data bytes",
-            column.data.len()
-        ));
-    }
-    if let Some(row) = column.presence.iter().position(|&p| p > presence::VALUE) {
-        return Err(format!(
-            "column `{name}` row {row}: presence code {}",
-            column.presence[row]
-        ));
-    }
-    let invalid = |row: usize| {
-        let len = column.offsets[row + 1] - column.offsets[row];
-        Err(format!(
-            "column `{name}` row {row}: {len} bytes are not a valid {ty}"
-        ))
-    };
-    let width = |row: usize| (column.offsets[row + 1] - column.offsets[row]) as usize;
-    let values = || (0..rows).filter(|&row| column.presence[row] == presence::VALUE);
-    match ty {
-        ColumnType::Binary => {}
-        ColumnType::String => {
-            let start = column.offsets[0] as usize;
-            let end = column.offsets[rows] as usize;
-            let text = &column.data[start..end];
-            if std::str::from_utf8(text).is_err() {
-                // Find the first invalid cell, to name it.
-                for row in values() {
-                    let cell = &column.data
-                        [column.offsets[row] as usize..column.offsets[row + 1] as usize];
-                    if std::str::from_utf8(cell).is_err() {
-                        return invalid(row);
-                    }
-                }
-            }
-            let boundary = |at: u32| {
-                let at = at as usize - start;
-                at == text.len() || (text[at] as i8) >= -0x40
-            };
-            for row in values() {
-                if !boundary(column.offsets[row]) || !boundary(column.offsets[row + 1]) {
-                    return invalid(row);
-                }
-            }
-        }
-        ColumnType::Boolean => {
-            for row in values() {
-                let at = column.offsets[row] as usize;
-                if width(row) != 1 || column.data[at] > 1 {
-                    return invalid(row);
-                }
-            }
-        }
-        ty => {
-            let expected = fixed_width(ty);
-            for row in values() {
-                if width(row) != expected {
-                    return invalid(row);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The width of a fixed-width type's encoding.
-fn fixed_width(ty: ColumnType) -> usize {
-    match ty {
-        ColumnType::Boolean => 1,
-        ColumnType::Int | ColumnType::Date | ColumnType::Float => 4,
-        ColumnType::Long
-        | ColumnType::Time
-        | ColumnType::Timestamp
-        | ColumnType::Timestamptz
-        | ColumnType::Double => 8,
-        ColumnType::Decimal { .. } | ColumnType::Uuid => 16,
-        ColumnType::String | ColumnType::Binary => 0,
-    }
-}
-
-/// Checks that no row of a present image has two cells of one name (in
-/// columns of different types).
-fn check_distinct_cells(images: &wit::Images) -> Result<(), String> {
-    let columns = &images.columns;
-    for (i, column) in columns.iter().enumerate() {
-        for other in columns[..i].iter().filter(|c| c.name == column.name) {
-            let both = |r: usize| {
-                images.present[r] != 0
-                    && column.presence[r] != presence::ABSENT
-                    && other.presence[r] != presence::ABSENT
-            };
-            if let Some(row) = (0..images.present.len()).find(|&r| both(r)) {
-                return Err(format!("row {row} has two cells named `{}`", column.name));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Builds one column, row by row.
 #[derive(Debug)]
 struct ColumnBuilder {
@@ -832,7 +560,7 @@ impl ColumnBuilder {
         presence.resize(rows_before, presence::ABSENT);
         let mut offsets = Vec::with_capacity(capacity.max(rows_before + 1) + 1);
         offsets.resize(rows_before + 1, 0);
-        let width = fixed_width(ty).max(8);
+        let width = ty.fixed_width().unwrap_or(0).max(8);
         ColumnBuilder {
             name: name.to_string(),
             ty,
@@ -858,11 +586,11 @@ impl ColumnBuilder {
         self.offsets.push(self.data.len() as u32);
     }
 
-    fn finish(mut self, rows: usize) -> wit::Column {
+    fn finish(mut self, rows: usize) -> columnar::Column {
         self.pad_to(rows);
-        wit::Column {
+        columnar::Column {
             name: self.name,
-            type_: type_to_wit(self.ty),
+            type_: self.ty,
             presence: self.presence,
             offsets: self.offsets,
             data: self.data,
@@ -984,9 +712,9 @@ impl ImageBuilder {
         self
     }
 
-    fn finish(self, rows: usize) -> (wit::Images, Vec<ColumnType>) {
+    fn finish(self, rows: usize) -> (columnar::Images, Vec<ColumnType>) {
         let types = self.columns.iter().map(|c| c.ty).collect();
-        let images = wit::Images {
+        let images = columnar::Images {
             present: self.present.into_iter().map(u8::from).collect(),
             columns: self.columns.into_iter().map(|c| c.finish(rows)).collect(),
         };
@@ -1161,7 +889,7 @@ impl ChangeBatchBuilder {
         let (after, after_types) = self.after.finish(rows);
         let (tables, table_keys) = self.tables.into_iter().unzip();
         ChangeBatch {
-            wire: wit::ChangeBatch {
+            wire: columnar::ChangeBatch {
                 ops: self.ops.iter().map(|op| op.code()).collect(),
                 tables,
                 table_keys,
@@ -1345,7 +1073,7 @@ mod tests {
     fn malformed_wire_batches_are_errors_not_panics() {
         let good = ChangeBatch::from(sample()).wire().clone();
         let position = |row: usize| Position::new("t", 0, row as i64);
-        let check = |edit: &dyn Fn(&mut wit::ChangeBatch), wanted: &str| {
+        let check = |edit: &dyn Fn(&mut columnar::ChangeBatch), wanted: &str| {
             let mut wire = good.clone();
             edit(&mut wire);
             let error = ChangeBatch::from_wire(wire, position).unwrap_err();
@@ -1393,10 +1121,10 @@ mod tests {
         );
         check(
             &|w| {
-                w.after.columns[2].type_ = wit::ColumnType::Decimal(wit::DecimalType {
+                w.after.columns[2].type_ = ColumnType::Decimal {
                     precision: 50,
                     scale: 0,
-                })
+                }
             },
             "not a valid Iceberg decimal",
         );

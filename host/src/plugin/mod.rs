@@ -31,6 +31,7 @@
 pub mod bindings;
 mod cache;
 pub mod contract;
+mod convert;
 mod counters;
 mod decoder;
 mod engine;
@@ -45,6 +46,7 @@ mod transformer;
 mod version;
 
 pub use cache::{ArtifactCache, CacheOutcome};
+pub use convert::{batch_from_wit, batch_to_wit};
 pub use counters::PluginCounters;
 pub use decoder::{DecodeOutput, DecodeStage, RejectedRecord};
 pub use engine::{EPOCH_TICK, PluginEngine};
