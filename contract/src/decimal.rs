@@ -221,4 +221,24 @@ mod tests {
         assert_eq!(parse_decimal_exact("1e999999999", 38, 0), None);
         assert_eq!(format_decimal(-1, 2), "-0.01");
     }
+
+    #[test]
+    fn the_plain_fast_path_agrees_with_the_general_parser() {
+        for (text, p, s) in [
+            ("0", 1, 0),
+            ("-0.50", 5, 2),
+            ("12345.110", 8, 3),
+            (".5", 3, 1),
+            ("5.", 3, 1),
+            ("99999999999999999999999999999999999999", 38, 0),
+            ("00012", 2, 0),
+            ("-0.000", 10, 2),
+        ] {
+            assert_eq!(
+                plain_decimal(text, p, s),
+                general_decimal(text, p, s),
+                "{text} ({p},{s})"
+            );
+        }
+    }
 }

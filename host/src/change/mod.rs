@@ -13,9 +13,11 @@
 //! tests, JSON and the places where one change is looked at on its own.
 
 pub mod batch;
+mod builder;
 mod image;
 pub mod json;
 mod value;
+mod view;
 
 pub use batch::{
     Cell, ChangeBatch, ChangeBatchBuilder, Column, ImageBuilder, ImageColumns, ImageRef, Images,
