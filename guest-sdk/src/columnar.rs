@@ -4,17 +4,17 @@
 //! Everything here is internal; plugin authors use [`crate::Change`] and
 //! [`crate::ChangeBuilder`].
 
-use crate::types::{ColumnType, Op, Value};
-use crate::wit;
+pub(crate) use floe_contract::cell::presence;
 
-/// The codes of a column's `presence` bytes (the contract's `presence`).
-pub(crate) mod presence {
-    /// The row's image has no such column.
-    pub(crate) const ABSENT: u8 = 0;
-    /// The column holds SQL NULL.
-    pub(crate) const NULL: u8 = 1;
-    /// The column holds a value.
-    pub(crate) const VALUE: u8 = 2;
+use crate::wit;
+use crate::{ColumnType, Op, Value};
+
+floe_contract::column_type_conversions!(pub(crate));
+
+/// The op of a code of a batch's `ops` bytes; a code the contract does not
+/// define is a malformed batch.
+pub(crate) fn op_from_code(code: u8) -> Op {
+    Op::from_code(code).unwrap_or_else(|| malformed(&format!("op code {code}")))
 }
 
 /// Panics with a message about a batch that breaks the contract. A panic is a
@@ -35,7 +35,7 @@ pub(crate) fn read_cell(col: &wit::Column, row: usize) -> Option<Value<'_>> {
         presence::VALUE => {
             let start = col.offsets[row] as usize;
             let end = col.offsets[row + 1] as usize;
-            let ty = ColumnType::from_wit(col.type_);
+            let ty = column_type_from_wit(&col.type_);
             let bytes = match col.data.get(start..end) {
                 Some(b) => b,
                 None => malformed(&format!("column `{}`: offsets out of range", col.name)),
@@ -300,7 +300,7 @@ impl ColumnWriter {
         self.pad_to(rows);
         wit::Column {
             name: self.name,
-            type_: self.ty.to_wit(),
+            type_: column_type_to_wit(self.ty),
             presence: self.presence,
             offsets: self.offsets,
             data: self.data,
@@ -472,7 +472,7 @@ impl BatchWriter {
     /// Starts a change without images; returns its row.
     pub(crate) fn push_change(&mut self, op: Op, table: &str, event_time: Option<i64>) -> usize {
         let t = self.table_slot(table);
-        self.ops.push(op.to_wit());
+        self.ops.push(op.code());
         self.table_index.push(t as u32);
         self.event_time.push(event_time);
         self.before.push_row();
@@ -481,7 +481,7 @@ impl BatchWriter {
     }
 
     pub(crate) fn set_op(&mut self, row: usize, op: Op) {
-        self.ops[row] = op.to_wit();
+        self.ops[row] = op.code();
     }
 
     pub(crate) fn set_event_time(&mut self, row: usize, event_time: Option<i64>) {
@@ -524,13 +524,13 @@ impl BatchWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Decimal;
+    use crate::Decimal;
 
     fn col<'a>(images: &'a wit::Images, name: &str, ty: ColumnType) -> &'a wit::Column {
         images
             .columns
             .iter()
-            .find(|c| c.name == name && ColumnType::from_wit(c.type_) == ty)
+            .find(|c| c.name == name && column_type_from_wit(&c.type_) == ty)
             .unwrap_or_else(|| panic!("no column {name} {ty}"))
     }
 

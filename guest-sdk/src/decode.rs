@@ -4,8 +4,8 @@
 use crate::Error;
 use crate::columnar::{BatchWriter, ImagesWriter, malformed};
 use crate::config::Config;
-use crate::types::{ColumnType, Op, Value};
 use crate::wit;
+use crate::{ColumnType, Op, Value};
 
 /// A plugin that decodes raw Kafka records (key, value, headers) into changes.
 ///

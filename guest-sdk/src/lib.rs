@@ -72,16 +72,12 @@
 
 extern crate self as floe_guest;
 
-mod cast;
 mod columnar;
 mod config;
 mod decode;
-mod error;
 mod host;
 mod replace;
-mod text;
 mod transform;
-mod types;
 
 pub mod testing;
 
@@ -90,17 +86,17 @@ pub mod rt;
 
 pub use config::{Config, split_list};
 pub use decode::{ChangeBuilder, Decoder, Header, Headers, ImageWriter, NewChange, Record};
-pub use error::Error;
+pub use floe_contract::{ColumnType, Decimal, Error, Op, OwnedValue, Value};
 pub use host::{config_get, counter_add, log};
 pub use transform::{Change, Field, Fields, Image, ImageMut, Outcome, Transformer};
-pub use types::{ColumnType, Decimal, Op, OwnedValue, Value};
 
 /// Text forms of dates, times, timestamps, decimals and uuids: the parsers
 /// behind [`ColumnType::parse_value`], for decoders that read text.
 pub mod parse {
-    pub use crate::text::{
-        civil_from_days, days_from_civil, parse_bool, parse_date, parse_decimal, parse_time,
-        parse_timestamp, parse_uuid,
+    pub use floe_contract::parse_decimal;
+    pub use floe_contract::text::{
+        civil_from_days, days_from_civil, parse_bool, parse_date, parse_time, parse_timestamp,
+        parse_uuid,
     };
 }
 

@@ -11,10 +11,10 @@
 //! column per distinct (name, type), in the order the pairs first appear
 //! reading the changes in order and each change's columns in order.
 
-use crate::columnar::{BatchWriter, IndexedBatch, presence};
+use crate::columnar::{self, BatchWriter, IndexedBatch, presence};
 use crate::transform::{Change, Edit, Slot, StoredField, Which};
-use crate::types::{ColumnType, Value};
 use crate::wit;
+use crate::{ColumnType, Value};
 
 /// A change the plugin modified.
 pub(crate) struct Modified<'a> {
@@ -80,7 +80,7 @@ fn by_column(indexed: &IndexedBatch<'_>, modified: &[Modified<'_>]) -> wit::Chan
         table_index.push(index as u32);
     }
     wit::ChangeBatch {
-        ops: modified.iter().map(|m| m.edit.op.to_wit()).collect(),
+        ops: modified.iter().map(|m| m.edit.op.code()).collect(),
         tables,
         table_keys,
         table_index,
@@ -142,7 +142,7 @@ fn write_column<'c>(
     }
     any.then(|| wit::Column {
         name: name.to_owned(),
-        type_: ty.to_wit(),
+        type_: columnar::column_type_to_wit(ty),
         presence: presence_codes,
         offsets,
         data,
@@ -196,7 +196,7 @@ fn images(
     // Where each input column's own (name, type) went, if anywhere.
     let mut base: Vec<Option<usize>> = Vec::with_capacity(side.columns.len());
     for c in &side.columns {
-        let ty = ColumnType::from_wit(c.type_);
+        let ty = columnar::column_type_from_wit(&c.type_);
         let column = if !touched.contains(&c.name.as_str()) {
             if all_rows {
                 c.presence
@@ -229,7 +229,7 @@ fn images(
                 || side
                     .columns
                     .iter()
-                    .any(|c| c.name == f.name && ColumnType::from_wit(c.type_) == f.ty);
+                    .any(|c| c.name == f.name && columnar::column_type_from_wit(&c.type_) == f.ty);
             if known {
                 continue;
             }

@@ -35,8 +35,8 @@
 use crate::columnar;
 use crate::decode::{self, Decoder};
 use crate::transform::{self, Change, Transformer, outcome};
-use crate::types::{ColumnType, Op, OwnedValue};
 use crate::wit;
+use crate::{ColumnType, Op, OwnedValue};
 
 /// A batch of changes in the columnar form the host sends; build one with
 /// [`crate::ChangeBuilder`] and [`ChangeBuilder::finish`](crate::ChangeBuilder::finish).

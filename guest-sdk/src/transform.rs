@@ -6,8 +6,8 @@ use crate::Error;
 use crate::columnar::{self, BatchWriter, IndexedBatch, NameIndex, presence};
 use crate::config::Config;
 use crate::replace::{Modified, replaced_batch};
-use crate::types::{ColumnType, Op, OwnedValue, Value};
 use crate::wit;
+use crate::{ColumnType, Op, OwnedValue, Value};
 
 /// The codes of `outcomes` (the contract's `outcome`).
 pub(crate) mod outcome {
@@ -175,7 +175,7 @@ impl<'a> Change<'a> {
     pub fn op(&self) -> Op {
         match &self.edit {
             Some(e) => e.op,
-            None => Op::from_wit(self.batch.ops[self.row]),
+            None => columnar::op_from_code(self.batch.ops[self.row]),
         }
     }
 
@@ -209,7 +209,7 @@ impl<'a> Change<'a> {
     fn edit(&mut self) -> &mut Edit<'a> {
         if self.edit.is_none() {
             self.edit = Some(Edit {
-                op: Op::from_wit(self.batch.ops[self.row]),
+                op: columnar::op_from_code(self.batch.ops[self.row]),
                 event_time: event_time(self.batch, self.row),
                 keys: None,
                 before: Slot::Original,
@@ -460,7 +460,7 @@ impl<'a> Change<'a> {
                 .original_cells(which)
                 .map(|c| StoredField {
                     name: Cow::Borrowed(c.name.as_str()),
-                    ty: ColumnType::from_wit(c.type_),
+                    ty: columnar::column_type_from_wit(&c.type_),
                     value: Stored::Cell(c, row),
                 })
                 .collect(),
@@ -471,7 +471,7 @@ impl<'a> Change<'a> {
                         Some(f) => f.clone(),
                         None => StoredField {
                             name: Cow::Borrowed(c.name.as_str()),
-                            ty: ColumnType::from_wit(c.type_),
+                            ty: columnar::column_type_from_wit(&c.type_),
                             value: Stored::Cell(c, row),
                         },
                     })
@@ -512,7 +512,7 @@ impl<'a> Change<'a> {
                     if self.original(which).is_some() {
                         images.set_present(row, true);
                         for column in self.original_cells(which) {
-                            let ty = ColumnType::from_wit(column.type_);
+                            let ty = columnar::column_type_from_wit(&column.type_);
                             images.copy_cell(row, &column.name, ty, column, self.row);
                         }
                     }
@@ -523,7 +523,7 @@ impl<'a> Change<'a> {
                         match over.iter().find(|f| f.name == column.name) {
                             Some(f) => images.set(row, &f.name, f.ty, f.value.value()),
                             None => {
-                                let ty = ColumnType::from_wit(column.type_);
+                                let ty = columnar::column_type_from_wit(&column.type_);
                                 images.copy_cell(row, &column.name, ty, column, self.row);
                             }
                         }
@@ -604,7 +604,7 @@ impl<'a> Image<'a> {
                 let c = index.find(columns, name, row)?;
                 columnar::read_cell(c, row).map(|value| Field {
                     name: &c.name,
-                    ty: ColumnType::from_wit(c.type_),
+                    ty: columnar::column_type_from_wit(&c.type_),
                     value,
                 })
             }
@@ -704,7 +704,7 @@ impl<'a> Iterator for Fields<'a> {
                     if let Some(value) = columnar::read_cell(c, row) {
                         return Some(Field {
                             name: &c.name,
-                            ty: ColumnType::from_wit(c.type_),
+                            ty: columnar::column_type_from_wit(&c.type_),
                             value,
                         });
                     }
@@ -729,7 +729,7 @@ impl<'a> Iterator for Fields<'a> {
                             },
                             None => Field {
                                 name: &c.name,
-                                ty: ColumnType::from_wit(c.type_),
+                                ty: columnar::column_type_from_wit(&c.type_),
                                 value,
                             },
                         });

@@ -99,7 +99,7 @@ fn stage(plugin: &str, config: &[(&str, &str)]) -> (tempfile::TempDir, Transform
 /// guest's generated types.
 fn guest_batch(batch: &ChangeBatch) -> GuestBatch {
     use floe_guest::wit;
-    let wire = batch.wire();
+    let wire = &floe::plugin::batch_to_wit(batch.wire());
     let images = |images: &host_wit::Images| wit::Images {
         present: images.present.clone(),
         columns: images

@@ -3,9 +3,10 @@
 //! This is how changes move through the pipeline, from decoding to the table
 //! writer: per change an op, a target table, an event time and a source
 //! position; per image (before, after) one column per distinct (name, type),
-//! each a few flat buffers laid out as `wit/floe-plugin.wit` describes. A
-//! plugin call therefore hands the batch over as it is, a few block copies,
-//! and a batch every plugin kept costs nothing to carry on.
+//! each a few flat buffers laid out as `wit/floe-plugin.wit` describes
+//! ([`floe_contract::columnar`]). A plugin call therefore hands the batch
+//! over as it is, a few block copies (the plugin host converts it to the
+//! generated WIT types), and a batch every plugin kept costs nothing to carry on.
 //!
 //! A [`ChangeBatch`] is valid by construction: [`ChangeBatchBuilder`] writes
 //! only valid cells, and [`ChangeBatch::from_wire`] checks everything a guest
@@ -27,91 +28,16 @@
 //! assert_eq!(batch.position(0), position);
 //! ```
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Change, ColumnType, Field, Image, Op, Position, Value};
+use floe_contract::columnar;
 
-use crate::plugin::bindings as wit;
+use super::builder::source_slot;
+use super::{Change, ColumnType, Op, Position};
 
-/// The codes of a column's `presence` bytes.
-pub mod presence {
-    /// The row's image has no such column (or the row has no image).
-    pub const ABSENT: u8 = 0;
-    /// The column holds SQL NULL in this row.
-    pub const NULL: u8 = 1;
-    /// The column holds a value: its bytes are the row's cell.
-    pub const VALUE: u8 = 2;
-}
-
-impl Op {
-    /// The op's code in a batch's `ops` bytes (the contract's `op` ordinal).
-    pub fn code(self) -> u8 {
-        match self {
-            Op::Insert => 0,
-            Op::Update => 1,
-            Op::Delete => 2,
-            Op::Read => 3,
-            Op::Truncate => 4,
-        }
-    }
-
-    /// The op of a code, `None` for a code the contract does not define.
-    pub fn from_code(code: u8) -> Option<Op> {
-        Op::ALL.get(code as usize).copied()
-    }
-}
-
-/// The contract's form of a column type.
-pub(crate) fn type_to_wit(ty: ColumnType) -> wit::ColumnType {
-    match ty {
-        ColumnType::Boolean => wit::ColumnType::Boolean,
-        ColumnType::Int => wit::ColumnType::Int,
-        ColumnType::Long => wit::ColumnType::Long,
-        ColumnType::Float => wit::ColumnType::Float,
-        ColumnType::Double => wit::ColumnType::Double,
-        ColumnType::Decimal { precision, scale } => {
-            wit::ColumnType::Decimal(wit::DecimalType { precision, scale })
-        }
-        ColumnType::Date => wit::ColumnType::Date,
-        ColumnType::Time => wit::ColumnType::Time,
-        ColumnType::Timestamp => wit::ColumnType::Timestamp,
-        ColumnType::Timestamptz => wit::ColumnType::Timestamptz,
-        ColumnType::String => wit::ColumnType::String,
-        ColumnType::Uuid => wit::ColumnType::Uuid,
-        ColumnType::Binary => wit::ColumnType::Binary,
-    }
-}
-
-/// A column type from the contract's form; decimals are checked for range.
-pub(crate) fn type_from_wit(ty: &wit::ColumnType) -> Result<ColumnType, String> {
-    Ok(match ty {
-        wit::ColumnType::Boolean => ColumnType::Boolean,
-        wit::ColumnType::Int => ColumnType::Int,
-        wit::ColumnType::Long => ColumnType::Long,
-        wit::ColumnType::Float => ColumnType::Float,
-        wit::ColumnType::Double => ColumnType::Double,
-        wit::ColumnType::Decimal(d) => {
-            if d.precision == 0 || d.precision > 38 || d.scale > d.precision {
-                return Err(format!(
-                    "decimal({},{}) is not a valid Iceberg decimal",
-                    d.precision, d.scale
-                ));
-            }
-            ColumnType::Decimal {
-                precision: d.precision,
-                scale: d.scale,
-            }
-        }
-        wit::ColumnType::Date => ColumnType::Date,
-        wit::ColumnType::Time => ColumnType::Time,
-        wit::ColumnType::Timestamp => ColumnType::Timestamp,
-        wit::ColumnType::Timestamptz => ColumnType::Timestamptz,
-        wit::ColumnType::String => ColumnType::String,
-        wit::ColumnType::Uuid => ColumnType::Uuid,
-        wit::ColumnType::Binary => ColumnType::Binary,
-    })
-}
+pub use super::builder::{ChangeBatchBuilder, ImageBuilder};
+pub use super::view::{Cell, Column, ImageColumns, ImageRef, Images};
+pub use floe_contract::cell::presence;
 
 /// Which image of a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,206 +48,6 @@ pub enum Which {
     After,
 }
 
-/// One column of a batch's images, with its type already checked.
-#[derive(Debug, Clone, Copy)]
-pub struct Column<'a> {
-    wire: &'a wit::Column,
-    ty: ColumnType,
-}
-
-impl<'a> Column<'a> {
-    /// The column's name.
-    pub fn name(&self) -> &'a str {
-        &self.wire.name
-    }
-
-    /// The column's type.
-    pub fn ty(&self) -> ColumnType {
-        self.ty
-    }
-
-    /// Row `row`'s cell: `None` when absent, `Some(None)` for NULL,
-    /// `Some(Some(bytes))` for a value.
-    #[inline]
-    pub fn cell(&self, row: usize) -> Option<Option<&'a [u8]>> {
-        let wire = self.wire;
-        match wire.presence[row] {
-            presence::VALUE => Some(Some(
-                &wire.data[wire.offsets[row] as usize..wire.offsets[row + 1] as usize],
-            )),
-            presence::NULL => Some(None),
-            _ => None,
-        }
-    }
-
-    /// Whether row `row` has a cell (NULL or a value) in this column.
-    #[inline]
-    pub fn has(&self, row: usize) -> bool {
-        self.wire.presence[row] != presence::ABSENT
-    }
-}
-
-/// One image (before or after) of every change of a batch, column by column:
-/// a view of the contract's `images` record, checked.
-#[derive(Debug, Clone, Copy)]
-pub struct ImageColumns<'a> {
-    wire: &'a wit::Images,
-    /// The type of each column.
-    types: &'a [ColumnType],
-}
-
-impl<'a> ImageColumns<'a> {
-    /// The number of columns.
-    pub fn width(&self) -> usize {
-        self.types.len()
-    }
-
-    /// Column `index`.
-    pub fn column(&self, index: usize) -> Column<'a> {
-        Column {
-            wire: &self.wire.columns[index],
-            ty: self.types[index],
-        }
-    }
-
-    /// The columns, in order.
-    pub fn columns(&self) -> impl Iterator<Item = Column<'a>> + use<'a> {
-        self.wire
-            .columns
-            .iter()
-            .zip(self.types)
-            .map(|(wire, &ty)| Column { wire, ty })
-    }
-
-    /// Whether row `row` has this image.
-    pub fn is_present(&self, row: usize) -> bool {
-        self.wire.present[row] != 0
-    }
-
-    /// Row `row`'s image, `None` when it has none.
-    pub fn row(&self, row: usize) -> Option<ImageRef<'a>> {
-        self.is_present(row)
-            .then_some(ImageRef { images: *self, row })
-    }
-
-    /// The number of rows.
-    pub fn len(&self) -> usize {
-        self.wire.present.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.wire.present.is_empty()
-    }
-}
-
-/// One image (before or after) of every change of a batch, owned: what a
-/// table writer keeps of a batch until it commits.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Images {
-    wire: wit::Images,
-    types: Vec<ColumnType>,
-}
-
-impl Images {
-    /// The images, to read.
-    pub fn view(&self) -> ImageColumns<'_> {
-        ImageColumns {
-            wire: &self.wire,
-            types: &self.types,
-        }
-    }
-}
-
-/// One cell of an image: its column's name and type, and its bytes (`None`
-/// for NULL) in the contract's encoding.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cell<'a> {
-    /// The column name.
-    pub name: &'a str,
-    /// The column type.
-    pub ty: ColumnType,
-    /// The value's bytes, `None` for NULL.
-    pub bytes: Option<&'a [u8]>,
-}
-
-impl Cell<'_> {
-    /// The value, `None` for NULL.
-    pub fn value(&self) -> Option<Value> {
-        // Cells of a batch are valid by construction.
-        self.bytes.and_then(|b| Value::decode(self.ty, b))
-    }
-}
-
-/// A row's image, read in place.
-#[derive(Debug, Clone, Copy)]
-pub struct ImageRef<'a> {
-    images: ImageColumns<'a>,
-    row: usize,
-}
-
-impl<'a> ImageRef<'a> {
-    /// The row this is the image of.
-    pub fn row(&self) -> usize {
-        self.row
-    }
-
-    /// The image's cells, in column order.
-    pub fn cells(&self) -> impl Iterator<Item = Cell<'a>> + use<'a> {
-        let row = self.row;
-        self.images.columns().filter_map(move |c| {
-            c.cell(row).map(|bytes| Cell {
-                name: c.name(),
-                ty: c.ty(),
-                bytes,
-            })
-        })
-    }
-
-    /// The cell of column `name`, `None` when the image lacks it.
-    pub fn cell(&self, name: &str) -> Option<Cell<'a>> {
-        let row = self.row;
-        self.images
-            .columns()
-            .filter(|c| c.name() == name)
-            .find_map(|c| {
-                c.cell(row).map(|bytes| Cell {
-                    name: c.name(),
-                    ty: c.ty(),
-                    bytes,
-                })
-            })
-    }
-
-    /// The value of column `name`: `None` when the column is absent or NULL.
-    pub fn get(&self, name: &str) -> Option<Value> {
-        self.cell(name).and_then(|c| c.value())
-    }
-
-    /// The number of columns the image has.
-    pub fn len(&self) -> usize {
-        self.images.columns().filter(|c| c.has(self.row)).count()
-    }
-
-    /// Whether the image has no columns.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The image as an owned [`Image`].
-    pub fn to_image(&self) -> Image {
-        Image::from_distinct_fields(
-            self.cells()
-                .map(|c| Field {
-                    name: c.name.into(),
-                    ty: c.ty,
-                    value: c.value(),
-                })
-                .collect(),
-        )
-    }
-}
-
 /// Changes in columnar form, with the source position of each.
 ///
 /// Build one with [`ChangeBatchBuilder`] (or from [`Change`]s), read rows with
@@ -329,13 +55,13 @@ impl<'a> ImageRef<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeBatch {
     /// The changes in the contract's form (every code and cell checked).
-    wire: wit::ChangeBatch,
+    pub(super) wire: columnar::ChangeBatch,
     /// The type of each column of the before and after images.
-    types: [Vec<ColumnType>; 2],
+    pub(super) types: [Vec<ColumnType>; 2],
     /// Distinct (topic, partition); `source_index` points into it.
-    sources: Vec<(Arc<str>, i32)>,
-    source_index: Vec<u32>,
-    offsets: Vec<i64>,
+    pub(super) sources: Vec<(Arc<str>, i32)>,
+    pub(super) source_index: Vec<u32>,
+    pub(super) offsets: Vec<i64>,
 }
 
 impl Default for ChangeBatch {
@@ -548,7 +274,7 @@ impl ChangeBatch {
 
     /// The batch in the contract's form, to hand to a plugin. Positions do
     /// not cross the boundary.
-    pub fn wire(&self) -> &wit::ChangeBatch {
+    pub fn wire(&self) -> &columnar::ChangeBatch {
         &self.wire
     }
 
@@ -558,7 +284,7 @@ impl ChangeBatch {
     /// encoding of its column's type. `position(row)` gives each change's
     /// source position. An error says what is wrong.
     pub fn from_wire(
-        wire: wit::ChangeBatch,
+        wire: columnar::ChangeBatch,
         position: impl FnMut(usize) -> Position,
     ) -> Result<ChangeBatch, String> {
         ChangeBatch::from_wire_after(wire, position, None)
@@ -568,51 +294,12 @@ impl ChangeBatch {
     /// `input`: a column identical to one of `input`'s (a plugin hands back
     /// the columns it did not touch) is not checked cell by cell again.
     pub fn from_wire_after(
-        wire: wit::ChangeBatch,
+        wire: columnar::ChangeBatch,
         mut position: impl FnMut(usize) -> Position,
         input: Option<&ChangeBatch>,
     ) -> Result<ChangeBatch, String> {
         let rows = wire.ops.len();
-        for (name, len) in [
-            ("table-index", wire.table_index.len()),
-            ("event-time", wire.event_time.len()),
-            ("event-time-known", wire.event_time_known.len()),
-        ] {
-            if len != rows {
-                return Err(format!(
-                    "change batch has {rows} ops but {len} entries in {name}"
-                ));
-            }
-        }
-        if wire.table_keys.len() != wire.tables.len() {
-            return Err(format!(
-                "change batch has {} tables but {} key lists",
-                wire.tables.len(),
-                wire.table_keys.len()
-            ));
-        }
-        if let Some(row) = wire.ops.iter().position(|&c| Op::from_code(c).is_none()) {
-            return Err(format!("row {row} has op code {}", wire.ops[row]));
-        }
-        if let Some((row, index)) = wire
-            .table_index
-            .iter()
-            .enumerate()
-            .find(|(_, t)| **t as usize >= wire.tables.len())
-        {
-            return Err(format!(
-                "row {row} names table {index} of {}",
-                wire.tables.len()
-            ));
-        }
-        if let Some(bad) = wire.event_time_known.iter().find(|&&k| k > 1) {
-            return Err(format!("event-time-known holds {bad}, not 0 or 1"));
-        }
-        let known = |which: Which| input.map(|b| b.images(which).wire);
-        let before = check_images(&wire.before, rows, known(Which::Before))
-            .map_err(|e| format!("before images: {e}"))?;
-        let after = check_images(&wire.after, rows, known(Which::After))
-            .map_err(|e| format!("after images: {e}"))?;
+        let [before, after] = wire.check(input.map(|b| &b.wire))?;
         let mut sources: Vec<(Arc<str>, i32)> = Vec::new();
         let mut source_index = Vec::with_capacity(rows);
         let mut offsets = Vec::with_capacity(rows);
@@ -647,545 +334,10 @@ impl From<&[Change]> for ChangeBatch {
     }
 }
 
-/// The index of `(topic, partition)` in `sources`, added when new.
-fn source_slot(sources: &mut Vec<(Arc<str>, i32)>, topic: &Arc<str>, partition: i32) -> u32 {
-    if let Some(i) = sources
-        .iter()
-        .rposition(|(t, p)| *p == partition && (Arc::ptr_eq(t, topic) || **t == **topic))
-    {
-        return i as u32;
-    }
-    sources.push((topic.clone(), partition));
-    (sources.len() - 1) as u32
-}
-
-/// Checks a guest's images of `rows` rows; returns their column types. A
-/// column equal to one of `known` (images already checked) is valid as it is.
-fn check_images(
-    images: &wit::Images,
-    rows: usize,
-    known: Option<&wit::Images>,
-) -> Result<Vec<ColumnType>, String> {
-    if images.present.len() != rows {
-        return Err(format!(
-            "{} presence flags for {rows} rows",
-            images.present.len()
-        ));
-    }
-    if let Some(bad) = images.present.iter().find(|&&p| p > 1) {
-        return Err(format!("image presence flag {bad}, not 0 or 1"));
-    }
-    let mut types = Vec::with_capacity(images.columns.len());
-    for (i, column) in images.columns.iter().enumerate() {
-        let ty =
-            type_from_wit(&column.type_).map_err(|e| format!("column `{}`: {e}", column.name))?;
-        // A column the plugin handed back as it got it is valid already.
-        let checked = known.is_some_and(|known| {
-            known.present.len() == rows
-                && known
-                    .columns
-                    .get(i)
-                    .into_iter()
-                    .chain(&known.columns)
-                    .any(|k| k == column)
-        });
-        if !checked {
-            check_column(column, ty, rows)?;
-        }
-        types.push(ty);
-    }
-    check_distinct_cells(images)?;
-    Ok(types)
-}
-
-/// Checks a column's layout and every value cell's encoding.
-fn check_column(column: &wit::Column, ty: ColumnType, rows: usize) -> Result<(), String> {
-    let name = &column.name;
-    if column.presence.len() != rows {
-        return Err(format!(
-            "column `{name}` has {} presence entries for {rows} rows",
-            column.presence.len()
-        ));
-    }
-    if column.offsets.len() != rows + 1 {
-        return Err(format!(
-            "column `{name}` has {} offsets for {rows} rows (want {})",
-            column.offsets.len(),
-            rows + 1
-        ));
-    }
-    if column.offsets.windows(2).any(|w| w[0] > w[1])
-        || column.offsets[rows] as usize > column.data.len()
-    {
-        return Err(format!(
-            "column `{name}` has offsets out of order or past its {} data bytes",
-            column.data.len()
-        ));
-    }
-    if let Some(row) = column.presence.iter().position(|&p| p > presence::VALUE) {
-        return Err(format!(
-            "column `{name}` row {row}: presence code {}",
-            column.presence[row]
-        ));
-    }
-    let invalid = |row: usize| {
-        let len = column.offsets[row + 1] - column.offsets[row];
-        Err(format!(
-            "column `{name}` row {row}: {len} bytes are not a valid {ty}"
-        ))
-    };
-    let width = |row: usize| (column.offsets[row + 1] - column.offsets[row]) as usize;
-    let values = || (0..rows).filter(|&row| column.presence[row] == presence::VALUE);
-    match ty {
-        ColumnType::Binary => {}
-        ColumnType::String => {
-            let start = column.offsets[0] as usize;
-            let end = column.offsets[rows] as usize;
-            let text = &column.data[start..end];
-            if std::str::from_utf8(text).is_err() {
-                // Find the first invalid cell, to name it.
-                for row in values() {
-                    let cell = &column.data
-                        [column.offsets[row] as usize..column.offsets[row + 1] as usize];
-                    if std::str::from_utf8(cell).is_err() {
-                        return invalid(row);
-                    }
-                }
-            }
-            let boundary = |at: u32| {
-                let at = at as usize - start;
-                at == text.len() || (text[at] as i8) >= -0x40
-            };
-            for row in values() {
-                if !boundary(column.offsets[row]) || !boundary(column.offsets[row + 1]) {
-                    return invalid(row);
-                }
-            }
-        }
-        ColumnType::Boolean => {
-            for row in values() {
-                let at = column.offsets[row] as usize;
-                if width(row) != 1 || column.data[at] > 1 {
-                    return invalid(row);
-                }
-            }
-        }
-        ty => {
-            let expected = fixed_width(ty);
-            for row in values() {
-                if width(row) != expected {
-                    return invalid(row);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The width of a fixed-width type's encoding.
-fn fixed_width(ty: ColumnType) -> usize {
-    match ty {
-        ColumnType::Boolean => 1,
-        ColumnType::Int | ColumnType::Date | ColumnType::Float => 4,
-        ColumnType::Long
-        | ColumnType::Time
-        | ColumnType::Timestamp
-        | ColumnType::Timestamptz
-        | ColumnType::Double => 8,
-        ColumnType::Decimal { .. } | ColumnType::Uuid => 16,
-        ColumnType::String | ColumnType::Binary => 0,
-    }
-}
-
-/// Checks that no row of a present image has two cells of one name (in
-/// columns of different types).
-fn check_distinct_cells(images: &wit::Images) -> Result<(), String> {
-    let columns = &images.columns;
-    for (i, column) in columns.iter().enumerate() {
-        for other in columns[..i].iter().filter(|c| c.name == column.name) {
-            let both = |r: usize| {
-                images.present[r] != 0
-                    && column.presence[r] != presence::ABSENT
-                    && other.presence[r] != presence::ABSENT
-            };
-            if let Some(row) = (0..images.present.len()).find(|&r| both(r)) {
-                return Err(format!("row {row} has two cells named `{}`", column.name));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Builds one column, row by row.
-#[derive(Debug)]
-struct ColumnBuilder {
-    name: String,
-    ty: ColumnType,
-    presence: Vec<u8>,
-    offsets: Vec<u32>,
-    data: Vec<u8>,
-}
-
-impl ColumnBuilder {
-    fn new(name: &str, ty: ColumnType, rows_before: usize, capacity: usize) -> Self {
-        let mut presence = Vec::with_capacity(capacity.max(rows_before + 1));
-        presence.resize(rows_before, presence::ABSENT);
-        let mut offsets = Vec::with_capacity(capacity.max(rows_before + 1) + 1);
-        offsets.resize(rows_before + 1, 0);
-        let width = fixed_width(ty).max(8);
-        ColumnBuilder {
-            name: name.to_string(),
-            ty,
-            presence,
-            offsets,
-            data: Vec::with_capacity(capacity * width),
-        }
-    }
-
-    /// Marks rows up to (not including) `row` absent.
-    #[inline]
-    fn pad_to(&mut self, row: usize) {
-        if self.presence.len() < row {
-            let end = self.data.len() as u32;
-            self.presence.resize(row, presence::ABSENT);
-            self.offsets.resize(row + 1, end);
-        }
-    }
-
-    #[inline]
-    fn end_row(&mut self, code: u8) {
-        self.presence.push(code);
-        self.offsets.push(self.data.len() as u32);
-    }
-
-    fn finish(mut self, rows: usize) -> wit::Column {
-        self.pad_to(rows);
-        wit::Column {
-            name: self.name,
-            type_: type_to_wit(self.ty),
-            presence: self.presence,
-            offsets: self.offsets,
-            data: self.data,
-        }
-    }
-}
-
-/// Builds one image (before or after) of every change, row by row.
-#[derive(Debug, Default)]
-pub struct ImageBuilder {
-    present: Vec<bool>,
-    columns: Vec<ColumnBuilder>,
-    /// The column the next cell most likely goes to: rows of a table repeat
-    /// their layout.
-    cursor: usize,
-    capacity: usize,
-    /// The columns of each name, once there are [`ImageBuilder::INDEX_FROM`]
-    /// columns: finding a column by a scan would make wide images quadratic.
-    by_name: Option<HashMap<String, Vec<usize>>>,
-}
-
-impl ImageBuilder {
-    /// How many columns an image has before they are indexed by name.
-    const INDEX_FROM: usize = 64;
-
-    fn begin_row(&mut self) {
-        self.present.push(false);
-        self.cursor = 0;
-    }
-
-    fn row(&self) -> usize {
-        self.present.len() - 1
-    }
-
-    /// The column for `name` of type `ty` that the current row has not
-    /// written yet, created if needed.
-    #[inline]
-    fn column_for(&mut self, name: &str, ty: ColumnType) -> usize {
-        let row = self.row();
-        let fits = |c: &ColumnBuilder| c.ty == ty && c.name == name && c.presence.len() <= row;
-        let index = match self.columns.get(self.cursor) {
-            Some(c) if fits(c) => self.cursor,
-            _ => {
-                let found = match &self.by_name {
-                    Some(by_name) => by_name
-                        .get(name)
-                        .and_then(|at| at.iter().copied().find(|&i| fits(&self.columns[i]))),
-                    None => self.columns.iter().position(fits),
-                };
-                match found {
-                    Some(i) => i,
-                    None => self.add_column(name, ty, row),
-                }
-            }
-        };
-        self.cursor = index + 1;
-        let column = &mut self.columns[index];
-        column.pad_to(row);
-        index
-    }
-
-    /// Adds a column whose rows before `row` are absent; returns its index.
-    fn add_column(&mut self, name: &str, ty: ColumnType, row: usize) -> usize {
-        let index = self.columns.len();
-        self.columns
-            .push(ColumnBuilder::new(name, ty, row, self.capacity));
-        if let Some(by_name) = &mut self.by_name {
-            by_name.entry(name.to_string()).or_default().push(index);
-        } else if self.columns.len() >= Self::INDEX_FROM {
-            let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-            for (i, column) in self.columns.iter().enumerate() {
-                by_name.entry(column.name.clone()).or_default().push(i);
-            }
-            self.by_name = Some(by_name);
-        }
-        index
-    }
-
-    /// Gives the current change this image (empty until cells are set).
-    pub fn mark_present(&mut self) {
-        let row = self.row();
-        self.present[row] = true;
-    }
-
-    /// Sets column `name` of the current change's image to `value` (`None`
-    /// for NULL), of type `ty`, and marks the image present. The value must
-    /// fit the type, and a row sets each name once.
-    pub fn set(&mut self, name: &str, ty: ColumnType, value: Option<&Value>) -> &mut Self {
-        debug_assert!(
-            value.is_none_or(|v| v.fits(ty)),
-            "{name}: {value:?} is not a {ty}"
-        );
-        self.mark_present();
-        let index = self.column_for(name, ty);
-        let column = &mut self.columns[index];
-        match value {
-            Some(value) => {
-                value.encode_into(&mut column.data);
-                column.end_row(presence::VALUE);
-            }
-            None => column.end_row(presence::NULL),
-        }
-        self
-    }
-
-    /// Sets column `name` from a cell's encoded bytes (`None` for NULL),
-    /// which must be a valid encoding of `ty`.
-    pub fn set_encoded(&mut self, name: &str, ty: ColumnType, bytes: Option<&[u8]>) -> &mut Self {
-        self.mark_present();
-        let index = self.column_for(name, ty);
-        let column = &mut self.columns[index];
-        match bytes {
-            Some(bytes) => {
-                column.data.extend_from_slice(bytes);
-                column.end_row(presence::VALUE);
-            }
-            None => column.end_row(presence::NULL),
-        }
-        self
-    }
-
-    fn finish(self, rows: usize) -> (wit::Images, Vec<ColumnType>) {
-        let types = self.columns.iter().map(|c| c.ty).collect();
-        let images = wit::Images {
-            present: self.present.into_iter().map(u8::from).collect(),
-            columns: self.columns.into_iter().map(|c| c.finish(rows)).collect(),
-        };
-        (images, types)
-    }
-}
-
-/// Builds a [`ChangeBatch`], change by change: [`begin`](Self::begin) a
-/// change, then set the cells of its [`before`](Self::before) and
-/// [`after`](Self::after) images.
-#[derive(Debug, Default)]
-pub struct ChangeBatchBuilder {
-    ops: Vec<Op>,
-    tables: Vec<(String, Vec<String>)>,
-    table_index: Vec<u32>,
-    event_time: Vec<Option<i64>>,
-    before: ImageBuilder,
-    after: ImageBuilder,
-    sources: Vec<(Arc<str>, i32)>,
-    source_index: Vec<u32>,
-    offsets: Vec<i64>,
-}
-
-impl ChangeBatchBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        ChangeBatchBuilder::default()
-    }
-
-    /// An empty builder sized for `changes` changes.
-    pub fn with_capacity(changes: usize) -> Self {
-        let mut builder = ChangeBatchBuilder::default();
-        builder.ops.reserve(changes);
-        builder.table_index.reserve(changes);
-        builder.event_time.reserve(changes);
-        builder.source_index.reserve(changes);
-        builder.offsets.reserve(changes);
-        builder.before.capacity = changes;
-        builder.after.capacity = changes;
-        builder.before.present.reserve(changes);
-        builder.after.present.reserve(changes);
-        builder
-    }
-
-    /// The number of changes begun so far.
-    pub fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    /// Whether no change was begun.
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
-    /// Starts a change (with no images yet); returns its row.
-    pub fn begin(
-        &mut self,
-        op: Op,
-        table: &str,
-        key: &[String],
-        position: &Position,
-        event_time: Option<i64>,
-    ) -> usize {
-        let row = self.ops.len();
-        self.ops.push(op);
-        let table = match self
-            .tables
-            .iter()
-            .rposition(|(name, k)| name == table && k == key)
-        {
-            Some(i) => i,
-            None => {
-                self.tables.push((table.to_string(), key.to_vec()));
-                self.tables.len() - 1
-            }
-        };
-        self.table_index.push(table as u32);
-        self.event_time.push(event_time);
-        self.source_index.push(source_slot(
-            &mut self.sources,
-            &position.topic,
-            position.partition,
-        ));
-        self.offsets.push(position.offset);
-        self.before.begin_row();
-        self.after.begin_row();
-        row
-    }
-
-    /// The current change's before image.
-    pub fn before(&mut self) -> &mut ImageBuilder {
-        &mut self.before
-    }
-
-    /// The current change's after image.
-    pub fn after(&mut self) -> &mut ImageBuilder {
-        &mut self.after
-    }
-
-    /// The current change's image `which`.
-    pub fn image(&mut self, which: Which) -> &mut ImageBuilder {
-        match which {
-            Which::Before => &mut self.before,
-            Which::After => &mut self.after,
-        }
-    }
-
-    /// Appends a change.
-    pub fn push_change(&mut self, change: &Change) {
-        self.push_change_for(&change.table, change);
-    }
-
-    /// Appends a change, bound for `table` whatever it names.
-    pub fn push_change_for(&mut self, table: &str, change: &Change) {
-        self.begin(
-            change.op,
-            table,
-            &change.key,
-            &change.position,
-            change.event_time,
-        );
-        for (image, builder) in [
-            (&change.before, &mut self.before),
-            (&change.after, &mut self.after),
-        ] {
-            if let Some(image) = image {
-                builder.mark_present();
-                for field in image.fields() {
-                    builder.set(&field.name, field.ty, field.value.as_ref());
-                }
-            }
-        }
-    }
-
-    /// Appends change `row` of `batch`, cell by cell (bytes copied as they are).
-    pub fn push_row(&mut self, batch: &ChangeBatch, row: usize) {
-        let (topic, partition) = batch.source(row);
-        let position = Position {
-            topic: topic.clone(),
-            partition,
-            offset: batch.offset(row),
-        };
-        self.begin(
-            batch.op(row),
-            batch.table(row),
-            batch.key_columns(row),
-            &position,
-            batch.event_time(row),
-        );
-        self.copy_images(batch, row);
-    }
-
-    /// Copies change `row`'s images of `batch` into the current change.
-    pub fn copy_images(&mut self, batch: &ChangeBatch, row: usize) {
-        for (images, builder) in [
-            (batch.images(Which::Before), &mut self.before),
-            (batch.images(Which::After), &mut self.after),
-        ] {
-            if let Some(image) = images.row(row) {
-                builder.mark_present();
-                for cell in image.cells() {
-                    builder.set_encoded(cell.name, cell.ty, cell.bytes);
-                }
-            }
-        }
-    }
-
-    /// The batch.
-    pub fn finish(self) -> ChangeBatch {
-        let rows = self.ops.len();
-        let (before, before_types) = self.before.finish(rows);
-        let (after, after_types) = self.after.finish(rows);
-        let (tables, table_keys) = self.tables.into_iter().unzip();
-        ChangeBatch {
-            wire: wit::ChangeBatch {
-                ops: self.ops.iter().map(|op| op.code()).collect(),
-                tables,
-                table_keys,
-                table_index: self.table_index,
-                event_time: self.event_time.iter().map(|t| t.unwrap_or(0)).collect(),
-                event_time_known: self
-                    .event_time
-                    .iter()
-                    .map(|t| u8::from(t.is_some()))
-                    .collect(),
-                before,
-                after,
-            },
-            types: [before_types, after_types],
-            sources: self.sources,
-            source_index: self.source_index,
-            offsets: self.offsets,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::{Field, Image, Value};
 
     fn field(name: &str, ty: ColumnType, value: Option<Value>) -> Field {
         Field {
@@ -1345,7 +497,7 @@ mod tests {
     fn malformed_wire_batches_are_errors_not_panics() {
         let good = ChangeBatch::from(sample()).wire().clone();
         let position = |row: usize| Position::new("t", 0, row as i64);
-        let check = |edit: &dyn Fn(&mut wit::ChangeBatch), wanted: &str| {
+        let check = |edit: &dyn Fn(&mut columnar::ChangeBatch), wanted: &str| {
             let mut wire = good.clone();
             edit(&mut wire);
             let error = ChangeBatch::from_wire(wire, position).unwrap_err();
@@ -1393,10 +545,10 @@ mod tests {
         );
         check(
             &|w| {
-                w.after.columns[2].type_ = wit::ColumnType::Decimal(wit::DecimalType {
+                w.after.columns[2].type_ = ColumnType::Decimal {
                     precision: 50,
                     scale: 0,
-                })
+                }
             },
             "not a valid Iceberg decimal",
         );

@@ -23,6 +23,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde_json::{Value as Json, json};
 
+use floe_contract::{format_decimal, parse_decimal_exact};
+
 use super::{Change, ColumnType, Field, Image, Op, Position, Value};
 
 /// A JSON document that is not a change in floe's JSON form.
@@ -274,7 +276,7 @@ pub fn value_from_json(ty: ColumnType, json: &Json) -> Result<Value, String> {
                 Json::Number(n) => n.to_string(),
                 _ => return Err(mismatch()),
             };
-            Value::Decimal(parse_decimal(&text, precision, scale).ok_or_else(mismatch)?)
+            Value::Decimal(parse_decimal_exact(&text, precision, scale).ok_or_else(mismatch)?)
         }
         ColumnType::Date => match json {
             Json::Number(n) => Value::Date(
@@ -345,70 +347,6 @@ fn number(json: &Json) -> Option<f64> {
     }
 }
 
-/// Formats an unscaled decimal at `scale` digits after the point.
-pub fn format_decimal(unscaled: i128, scale: u8) -> String {
-    let digits = unscaled.unsigned_abs().to_string();
-    let sign = if unscaled < 0 { "-" } else { "" };
-    let scale = usize::from(scale);
-    if scale == 0 {
-        return format!("{sign}{digits}");
-    }
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (int, frac) = padded.split_at(padded.len() - scale);
-    format!("{sign}{int}.{frac}")
-}
-
-/// Parses decimal text (`-12.5`, `1e3`) into an unscaled value at `scale`,
-/// if it has at most `precision` digits and no more than `scale` fractional digits.
-pub fn parse_decimal(text: &str, precision: u8, scale: u8) -> Option<i128> {
-    let text = text.trim();
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
-        None => (text, 0),
-    };
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, mantissa.strip_prefix('+').unwrap_or(mantissa)),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
-    {
-        return None;
-    }
-    let mut digits: String = format!("{int}{frac}");
-    // i64: no overflow whatever the exponent.
-    let mut frac_len = frac.len() as i64 - i64::from(exponent);
-    // Drop trailing zeros beyond the wanted scale; anything else would lose digits.
-    while frac_len > i64::from(scale) && digits.ends_with('0') {
-        digits.pop();
-        frac_len -= 1;
-    }
-    if frac_len > i64::from(scale) {
-        return None;
-    }
-    let zeros = i64::from(scale) - frac_len;
-    let significant = digits.trim_start_matches('0').len() as i64;
-    if significant == 0 {
-        return Some(0);
-    }
-    if significant + zeros > i64::from(precision) {
-        // Too many digits; also keeps `1e999999999` from allocating a gigabyte.
-        return None;
-    }
-    digits.extend(std::iter::repeat_n('0', usize::try_from(zeros).ok()?));
-    let digits = digits.trim_start_matches('0');
-    if digits.len() > usize::from(precision) {
-        return None;
-    }
-    let magnitude: i128 = if digits.is_empty() {
-        0
-    } else {
-        digits.parse().ok()?
-    };
-    Some(if negative { -magnitude } else { magnitude })
-}
-
 /// The date `days` after 1970-01-01.
 pub fn date_from_days(days: i32) -> Option<NaiveDate> {
     EPOCH.checked_add_signed(chrono::TimeDelta::try_days(i64::from(days))?)
@@ -434,6 +372,7 @@ fn format_time(micros: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use floe_contract::parse_decimal_exact as parse_decimal;
 
     #[test]
     fn decimals_parse_and_format_at_scale() {

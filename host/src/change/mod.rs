@@ -3,7 +3,9 @@
 //! A [`Change`] is one row-level event of a source table: its [`Op`], the key
 //! column names, the before and after [`Image`]s, and the [`Position`] of the
 //! Kafka record it came from. Values are typed as Iceberg primitives
-//! ([`ColumnType`], [`Value`]).
+//! ([`ColumnType`], [`Value`]). [`Op`], [`ColumnType`], the cell encodings
+//! and the text forms of values are the `floe-contract` crate's, which the
+//! guest SDK shares.
 //!
 //! Changes travel the pipeline in batches, as a [`ChangeBatch`]: the plugin
 //! contract's columnar form, so that handing a batch to a plugin is a few
@@ -11,61 +13,22 @@
 //! tests, JSON and the places where one change is looked at on its own.
 
 pub mod batch;
+mod builder;
 mod image;
 pub mod json;
 mod value;
+mod view;
 
 pub use batch::{
     Cell, ChangeBatch, ChangeBatchBuilder, Column, ImageBuilder, ImageColumns, ImageRef, Images,
     Which,
 };
+pub use floe_contract::{ColumnType, Op};
 pub use image::{Field, Image};
-pub use value::{ColumnType, ParseTypeError, Value};
+pub use value::Value;
 
 use std::fmt;
 use std::sync::Arc;
-
-/// The kind of a change, as Debezium's `op` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    /// A new row (`c`).
-    Insert,
-    /// A changed row (`u`).
-    Update,
-    /// A removed row (`d`).
-    Delete,
-    /// A row read by a snapshot (`r`): applied as an upsert.
-    Read,
-    /// Every row of the table removed (`t`).
-    Truncate,
-}
-
-impl Op {
-    /// Every op, in declaration order.
-    pub const ALL: [Op; 5] = [Op::Insert, Op::Update, Op::Delete, Op::Read, Op::Truncate];
-
-    /// The lower-case name used in configuration, JSON and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::Insert => "insert",
-            Op::Update => "update",
-            Op::Delete => "delete",
-            Op::Read => "read",
-            Op::Truncate => "truncate",
-        }
-    }
-
-    /// Parses a name as written by [`Op::as_str`].
-    pub fn parse(name: &str) -> Option<Op> {
-        Op::ALL.into_iter().find(|op| op.as_str() == name)
-    }
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Where a record came from: its identity from source to snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,111 +1,6 @@
-//! Iceberg primitive types and typed values.
+//! Typed values, owned: what a [`Change`](super::Change) holds.
 
-use std::fmt;
-use std::str::FromStr;
-
-/// An Iceberg primitive type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ColumnType {
-    /// `boolean`
-    Boolean,
-    /// `int`: 32-bit signed.
-    Int,
-    /// `long`: 64-bit signed.
-    Long,
-    /// `float`: 32-bit IEEE 754.
-    Float,
-    /// `double`: 64-bit IEEE 754.
-    Double,
-    /// `decimal(P, S)`: fixed point with `precision` digits, `scale` after the point.
-    Decimal {
-        /// Total number of digits, at most 38.
-        precision: u8,
-        /// Digits after the decimal point.
-        scale: u8,
-    },
-    /// `date`: days since 1970-01-01.
-    Date,
-    /// `time`: microseconds since midnight.
-    Time,
-    /// `timestamp`: microseconds since the epoch, without time zone.
-    Timestamp,
-    /// `timestamptz`: microseconds since the epoch, UTC.
-    Timestamptz,
-    /// `string`: UTF-8 text.
-    String,
-    /// `uuid`: 16 bytes.
-    Uuid,
-    /// `binary`: arbitrary bytes.
-    Binary,
-}
-
-impl fmt::Display for ColumnType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ColumnType::Boolean => f.write_str("boolean"),
-            ColumnType::Int => f.write_str("int"),
-            ColumnType::Long => f.write_str("long"),
-            ColumnType::Float => f.write_str("float"),
-            ColumnType::Double => f.write_str("double"),
-            ColumnType::Decimal { precision, scale } => write!(f, "decimal({precision},{scale})"),
-            ColumnType::Date => f.write_str("date"),
-            ColumnType::Time => f.write_str("time"),
-            ColumnType::Timestamp => f.write_str("timestamp"),
-            ColumnType::Timestamptz => f.write_str("timestamptz"),
-            ColumnType::String => f.write_str("string"),
-            ColumnType::Uuid => f.write_str("uuid"),
-            ColumnType::Binary => f.write_str("binary"),
-        }
-    }
-}
-
-/// A type name that is not an Iceberg primitive.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown column type `{0}` (expected boolean, int, long, float, double, decimal(P,S), date, time, timestamp, timestamptz, string, uuid or binary)"
-)]
-pub struct ParseTypeError(pub String);
-
-impl FromStr for ColumnType {
-    type Err = ParseTypeError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let name: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        Ok(match name.as_str() {
-            "boolean" => ColumnType::Boolean,
-            "int" => ColumnType::Int,
-            "long" => ColumnType::Long,
-            "float" => ColumnType::Float,
-            "double" => ColumnType::Double,
-            "date" => ColumnType::Date,
-            "time" => ColumnType::Time,
-            "timestamp" => ColumnType::Timestamp,
-            "timestamptz" => ColumnType::Timestamptz,
-            "string" => ColumnType::String,
-            "uuid" => ColumnType::Uuid,
-            "binary" => ColumnType::Binary,
-            other => {
-                let digits = other
-                    .strip_prefix("decimal(")
-                    .and_then(|rest| rest.strip_suffix(')'))
-                    .and_then(|inner| inner.split_once(','))
-                    .and_then(|(p, s)| Some((p.parse::<u8>().ok()?, s.parse::<u8>().ok()?)));
-                match digits {
-                    Some((precision, scale))
-                        if (1..=38).contains(&precision) && scale <= precision =>
-                    {
-                        ColumnType::Decimal { precision, scale }
-                    }
-                    _ => return Err(ParseTypeError(text.to_string())),
-                }
-            }
-        })
-    }
-}
+use floe_contract::{ColumnType, Decimal};
 
 /// A non-null value of one of the [`ColumnType`]s.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,83 +54,69 @@ impl Value {
         )
     }
 
-    /// Appends the value's bytes in the plugin contract's column encoding
+    /// The value as the contract's borrowed [`floe_contract::Value`], whose
+    /// cell encoding is the one a batch holds. A decimal's precision and
+    /// scale are not in its encoding: it is given as `decimal(38,0)`.
+    pub fn as_cell(&self) -> floe_contract::Value<'_> {
+        use floe_contract::Value as V;
+        match self {
+            Value::Boolean(v) => V::Boolean(*v),
+            Value::Int(v) => V::Int(*v),
+            Value::Long(v) => V::Long(*v),
+            Value::Float(v) => V::Float(*v),
+            Value::Double(v) => V::Double(*v),
+            Value::Decimal(v) => V::Decimal(Decimal {
+                unscaled: *v,
+                precision: 38,
+                scale: 0,
+            }),
+            Value::Date(v) => V::Date(*v),
+            Value::Time(v) => V::Time(*v),
+            Value::Timestamp(v) => V::Timestamp(*v),
+            Value::Timestamptz(v) => V::Timestamptz(*v),
+            Value::String(s) => V::String(s),
+            Value::Uuid(u) => V::Uuid(*u),
+            Value::Binary(b) => V::Binary(b),
+        }
+    }
+
+    /// Appends the value's bytes in the plugin contract's cell encoding
     /// (little-endian fixed width; UTF-8 for strings; raw binary).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        match self {
-            Value::Boolean(b) => out.push(u8::from(*b)),
-            Value::Int(v) | Value::Date(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Value::Long(v) | Value::Time(v) | Value::Timestamp(v) | Value::Timestamptz(v) => {
-                out.extend_from_slice(&v.to_le_bytes())
-            }
-            Value::Float(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Value::Double(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Value::Decimal(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Value::String(s) => out.extend_from_slice(s.as_bytes()),
-            Value::Uuid(u) => out.extend_from_slice(u),
-            Value::Binary(b) => out.extend_from_slice(b),
-        }
+        self.as_cell().encode_into(out)
     }
 
     /// Whether the value's column encoding (see [`Value::encode_into`]) is
     /// `bytes`, checked without encoding it.
     pub fn encodes_as(&self, bytes: &[u8]) -> bool {
-        match self {
-            Value::Boolean(b) => bytes == [u8::from(*b)],
-            Value::Int(v) | Value::Date(v) => bytes == v.to_le_bytes(),
-            Value::Long(v) | Value::Time(v) | Value::Timestamp(v) | Value::Timestamptz(v) => {
-                bytes == v.to_le_bytes()
-            }
-            Value::Float(v) => bytes == v.to_le_bytes(),
-            Value::Double(v) => bytes == v.to_le_bytes(),
-            Value::Decimal(v) => bytes == v.to_le_bytes(),
-            Value::String(s) => bytes == s.as_bytes(),
-            Value::Uuid(u) => bytes == u,
-            Value::Binary(b) => bytes == b.as_slice(),
-        }
+        self.as_cell().encodes_as(bytes)
     }
 
     /// Whether `bytes` are a valid column encoding of a value of type `ty`:
     /// exactly when [`Value::decode`] would succeed, without allocating.
     pub fn is_encoding(ty: ColumnType, bytes: &[u8]) -> bool {
-        match ty {
-            ColumnType::Boolean => matches!(bytes, [0 | 1]),
-            ColumnType::Int | ColumnType::Date | ColumnType::Float => bytes.len() == 4,
-            ColumnType::Long
-            | ColumnType::Time
-            | ColumnType::Timestamp
-            | ColumnType::Timestamptz
-            | ColumnType::Double => bytes.len() == 8,
-            ColumnType::Decimal { .. } | ColumnType::Uuid => bytes.len() == 16,
-            ColumnType::String => std::str::from_utf8(bytes).is_ok(),
-            ColumnType::Binary => true,
-        }
+        floe_contract::cell::is_encoding(ty, bytes)
     }
 
     /// Reads a value of type `ty` from its column encoding; `None` when the
     /// bytes do not have the type's width or are not UTF-8 for a string.
     pub fn decode(ty: ColumnType, bytes: &[u8]) -> Option<Value> {
-        fn array<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
-            bytes.try_into().ok()
-        }
-        Some(match ty {
-            ColumnType::Boolean => match bytes {
-                [0] => Value::Boolean(false),
-                [1] => Value::Boolean(true),
-                _ => return None,
-            },
-            ColumnType::Int => Value::Int(i32::from_le_bytes(array(bytes)?)),
-            ColumnType::Date => Value::Date(i32::from_le_bytes(array(bytes)?)),
-            ColumnType::Long => Value::Long(i64::from_le_bytes(array(bytes)?)),
-            ColumnType::Time => Value::Time(i64::from_le_bytes(array(bytes)?)),
-            ColumnType::Timestamp => Value::Timestamp(i64::from_le_bytes(array(bytes)?)),
-            ColumnType::Timestamptz => Value::Timestamptz(i64::from_le_bytes(array(bytes)?)),
-            ColumnType::Float => Value::Float(f32::from_le_bytes(array(bytes)?)),
-            ColumnType::Double => Value::Double(f64::from_le_bytes(array(bytes)?)),
-            ColumnType::Decimal { .. } => Value::Decimal(i128::from_le_bytes(array(bytes)?)),
-            ColumnType::String => Value::String(std::str::from_utf8(bytes).ok()?.to_string()),
-            ColumnType::Uuid => Value::Uuid(array(bytes)?),
-            ColumnType::Binary => Value::Binary(bytes.to_vec()),
+        use floe_contract::Value as V;
+        Some(match floe_contract::Value::decode(ty, bytes)? {
+            V::Null => return None,
+            V::Boolean(v) => Value::Boolean(v),
+            V::Int(v) => Value::Int(v),
+            V::Long(v) => Value::Long(v),
+            V::Float(v) => Value::Float(v),
+            V::Double(v) => Value::Double(v),
+            V::Decimal(d) => Value::Decimal(d.unscaled),
+            V::Date(v) => Value::Date(v),
+            V::Time(v) => Value::Time(v),
+            V::Timestamp(v) => Value::Timestamp(v),
+            V::Timestamptz(v) => Value::Timestamptz(v),
+            V::String(s) => Value::String(s.to_string()),
+            V::Uuid(u) => Value::Uuid(u),
+            V::Binary(b) => Value::Binary(b.to_vec()),
         })
     }
 }

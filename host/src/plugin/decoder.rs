@@ -6,6 +6,7 @@ use crate::change::ChangeBatch;
 use crate::source::RawRecord;
 
 use super::bindings::Decoded;
+use super::convert;
 use super::error::PluginError;
 use super::instance::CallFailure;
 use super::records;
@@ -137,7 +138,7 @@ fn interpret(
         return Err(format!("row {row} of a batch of {} records", records.len()));
     }
     let source_row = decoded.source_row;
-    let mut changes = ChangeBatch::from_wire(decoded.changes, |k| {
+    let mut changes = ChangeBatch::from_wire(convert::batch_from_wit(decoded.changes), |k| {
         records[source_row[k] as usize].position()
     })?;
     if !decoded.rejected.is_empty() {

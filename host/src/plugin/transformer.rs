@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::change::{Change, ChangeBatch, ChangeBatchBuilder};
 
 use super::bindings::Transformed;
+use super::convert;
 use super::error::PluginError;
 use super::instance::CallFailure;
 use super::registry::PluginRegistry;
@@ -130,9 +131,8 @@ impl TransformStage {
         batch: &ChangeBatch,
         plugin: &PluginId,
     ) -> Result<Option<Output>, CallFailure> {
-        let result = self
-            .stage
-            .call(|instance| instance.transform(batch.wire()))?;
+        let wire = convert::batch_to_wit(batch.wire());
+        let result = self.stage.call(|instance| instance.transform(&wire))?;
         interpret(result, batch, plugin).map_err(|message| {
             self.stage.discard();
             CallFailure(format!("returned a malformed result: {message}"))
@@ -192,7 +192,7 @@ fn interpret(
         .filter(|&row| outcomes[row] == outcome::REPLACE)
         .collect();
     let replaced = ChangeBatch::from_wire_after(
-        result.replaced,
+        convert::batch_from_wit(result.replaced),
         |k| batch.position(replace_rows[k]),
         Some(batch),
     )?;

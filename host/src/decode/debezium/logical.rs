@@ -11,7 +11,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
-use crate::change::json::{days_from_date, format_decimal, parse_decimal};
+use floe_contract::decimal::{POW10, format_decimal, parse_decimal_exact};
+
+use crate::change::json::days_from_date;
 use crate::change::{ColumnType, Value};
 
 use super::numeric_time::{TimeUnit, UnitSource};
@@ -227,7 +229,7 @@ fn integer(text: &str) -> Result<i64, String> {
     if let Ok(v) = text.parse::<i64>() {
         return Ok(v);
     }
-    match parse_decimal(text, 38, 0) {
+    match parse_decimal_exact(text, 38, 0) {
         Some(v) => i64::try_from(v).map_err(|_| "out of range for long".into()),
         None if text.parse::<f64>().is_ok() => Err("not an integer".into()),
         None => Err("not a number".into()),
@@ -240,10 +242,7 @@ fn float(text: &str) -> Result<f64, String> {
 
 /// A decimal from its text at the column's precision and scale.
 fn decimal_from_text(text: &str, precision: u8, scale: u8) -> Result<Value, String> {
-    if let Some(v) = plain_decimal(text, precision, scale) {
-        return Ok(Value::Decimal(v));
-    }
-    if let Some(v) = parse_decimal(text, precision, scale) {
+    if let Some(v) = parse_decimal_exact(text, precision, scale) {
         return Ok(Value::Decimal(v));
     }
     let trimmed = text.trim();
@@ -253,43 +252,11 @@ fn decimal_from_text(text: &str, precision: u8, scale: u8) -> Result<Value, Stri
         && trimmed.parse::<f64>().is_ok();
     Err(if !numeric {
         "not a decimal number".into()
-    } else if parse_decimal(text, 38, scale).is_some() {
+    } else if parse_decimal_exact(text, 38, scale).is_some() {
         format!("more than {precision} digits")
     } else {
         format!("does not fit decimal({precision},{scale}) without rounding")
     })
-}
-
-/// The common case of [`decimal_from_text`] without allocating: `-?d*(.d*)?`
-/// that fits. `None` for anything else (exponents, rounding, overflow),
-/// which the general parser then handles or explains.
-fn plain_decimal(text: &str, precision: u8, scale: u8) -> Option<i128> {
-    let bytes = text.as_bytes();
-    let (negative, digits) = match bytes.split_first()? {
-        (b'-', rest) => (true, rest),
-        _ => (false, bytes),
-    };
-    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
-        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
-        None => (digits, &[][..]),
-    };
-    let mut frac = frac;
-    while frac.len() > usize::from(scale) && frac.last() == Some(&b'0') {
-        frac = &frac[..frac.len() - 1];
-    }
-    if int.is_empty() && frac.is_empty() || frac.len() > usize::from(scale) {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for &b in int.iter().chain(frac) {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
-    }
-    v = v.checked_mul(*POW10.get(usize::from(scale) - frac.len())?)?;
-    let v = check_precision(v, precision).ok()?;
-    Some(if negative { -v } else { v })
 }
 
 /// The big-endian two's-complement integer that base64 `text` encodes.
@@ -322,16 +289,6 @@ pub(crate) fn int_from_be_bytes(bytes: &[u8]) -> Option<i128> {
     word[16 - rest.len()..].copy_from_slice(rest);
     Some(i128::from_be_bytes(word))
 }
-
-const POW10: [i128; 39] = {
-    let mut table = [1i128; 39];
-    let mut i = 1;
-    while i < 39 {
-        table[i] = table[i - 1] * 10;
-        i += 1;
-    }
-    table
-};
 
 /// Fails if `unscaled` has more than `precision` digits.
 fn check_precision(unscaled: i128, precision: u8) -> Result<i128, String> {
@@ -465,6 +422,7 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<i64, String> {
 mod tests {
     use super::*;
     use crate::decode::debezium::numeric_time::NumericTime;
+    use floe_contract::parse_decimal_exact as parse_decimal;
 
     fn num(text: &str) -> Token<'_> {
         Token::Number(text.into())

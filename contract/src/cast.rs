@@ -1,8 +1,8 @@
 //! Casting values between column types.
 
 use crate::Error;
-use crate::text::parse_decimal;
-use crate::types::{ColumnType, Decimal, OwnedValue, Value};
+use crate::decimal::parse_decimal;
+use crate::{ColumnType, Decimal, OwnedValue, Value};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 

@@ -1,10 +1,12 @@
-//! Text forms of values: formatting (used by `Display for Value`) and parsing
-//! text into a typed value (used by [`ColumnType::parse_value`]).
+//! Text forms of dates, times, timestamps, uuids and booleans: formatting
+//! (used by `Display for Value`) and parsing text into a typed value
+//! ([`ColumnType::parse_value`]).
 
 use std::fmt;
 
 use crate::Error;
-use crate::types::{ColumnType, Decimal, OwnedValue};
+use crate::decimal::parse_decimal;
+use crate::{ColumnType, OwnedValue};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
@@ -230,44 +232,6 @@ pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// Parses a plain decimal number (`-12.345`, `+1`, `.5`, `1e3` not accepted)
-/// into the unscaled value at `scale`, rounding half away from zero; `None`
-/// when the text is not a number or the result needs more than `precision` digits.
-pub fn parse_decimal(s: &str, precision: u8, scale: u8) -> Option<Decimal> {
-    let s = s.trim();
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if (int.is_empty() && frac.is_empty())
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let scale_us = scale as usize;
-    let mut unscaled: i128 = 0;
-    for b in int
-        .bytes()
-        .chain(frac.bytes().chain(std::iter::repeat(b'0')).take(scale_us))
-    {
-        unscaled = unscaled.checked_mul(10)?.checked_add((b - b'0') as i128)?;
-    }
-    if frac.len() > scale_us && frac.as_bytes()[scale_us] >= b'5' {
-        unscaled = unscaled.checked_add(1)?;
-    }
-    if unscaled >= 10i128.checked_pow(precision as u32)? {
-        return None;
-    }
-    Some(Decimal {
-        unscaled: if neg { -unscaled } else { unscaled },
-        precision,
-        scale,
-    })
-}
-
 /// Parses a boolean: `true`/`false`, `t`/`f`, `yes`/`no`, `y`/`n`, `1`/`0`, `on`/`off`
 /// (any case).
 pub fn parse_bool(s: &str) -> Option<bool> {
@@ -357,17 +321,6 @@ mod tests {
             Value::Timestamp(-1).to_string(),
             "1969-12-31T23:59:59.999999"
         );
-    }
-
-    #[test]
-    fn decimals() {
-        let d = parse_decimal("123.456", 10, 2).unwrap();
-        assert_eq!(d.unscaled, 12346);
-        assert_eq!(d.to_string(), "123.46");
-        assert_eq!(parse_decimal("-0.05", 5, 2).unwrap().to_string(), "-0.05");
-        assert_eq!(parse_decimal("1000", 3, 0), None);
-        assert_eq!(parse_decimal("1e3", 10, 0), None);
-        assert_eq!(parse_decimal(".5", 3, 1).unwrap().unscaled, 5);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The error type of plugin set-up and decoding.
+//! The error of parsing names and text into the change model, which is also
+//! the guest SDK's error of plugin set-up and decoding.
 
 use std::fmt;
 
@@ -7,7 +8,8 @@ use std::fmt;
 ///
 /// Build one from a `String` or `&str` (`Err("bad".into())`, `?` on a
 /// `Result<_, String>`) or with [`Error::new`] from anything that displays.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct Error {
     message: String,
 }
@@ -33,19 +35,11 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.message, f)
     }
 }
-
-impl std::error::Error for Error {}
 
 impl From<String> for Error {
     fn from(message: String) -> Error {
