@@ -381,3 +381,81 @@ fn hundreds_of_commits_keep_the_manifests_of_a_snapshot_bounded() {
     let (manifests, _) = current_manifests(&catalog);
     assert!(manifests <= 2 * 100 + 2, "{manifests} manifests");
 }
+
+/// Whether the table exists and has a snapshot (PyIceberg).
+fn has_snapshot(catalog: &TestCatalog) -> bool {
+    let code = format!(
+        "print(catalog.table_exists({TABLE:?}) and catalog.load_table({TABLE:?}).current_snapshot() is not None)"
+    );
+    catalog.python(&code).trim() == "True"
+}
+
+/// Starts `floe run` and SIGKILLs it after `after`, unless it ended first.
+fn run_and_kill(config: &Path, after: std::time::Duration) -> bool {
+    let mut child = pipeline_common::floe_run(config).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < after {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    true
+}
+
+#[test]
+fn kill_9_during_expiry_merging_and_orphan_sweeps_leaves_the_oracle_and_no_stray_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let (lines, oracle) = generate(2400);
+    // Every commit trims metadata, expires, merges and sweeps: a kill lands
+    // inside one of them most of the time.
+    let config = write_config(
+        dir.path(),
+        &catalog,
+        TOPIC,
+        TABLE,
+        5,
+        r#"create = true
+properties = { "write.metadata.previous-versions-max" = "3", "floe.expire.max-snapshots" = "5", "floe.expire.interval-ms" = "0", "commit.manifest.min-count-to-merge" = "4", "floe.orphans.min-age-ms" = "0", "floe.orphans.interval-ms" = "0" }"#,
+    );
+    write_events(dir.path(), &lines);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut kills = 0;
+    for round in 0..24 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        if run_and_kill(&config, std::time::Duration::from_millis(40 + seed % 400)) {
+            kills += 1;
+        }
+        // Whatever the kill interrupted, readers see the rows of the offset
+        // the current snapshot names, and no file is missing.
+        if has_snapshot(&catalog) {
+            let read = catalog.read(TABLE);
+            let offsets: Json =
+                serde_json::from_str(read["summary"]["floe.offsets"].as_str().unwrap()).unwrap();
+            let next = offsets[TOPIC]["0"].as_u64().unwrap() as usize;
+            let expected: Vec<Json> = oracle[next - 1].values().cloned().collect();
+            assert_eq!(
+                pipeline_common::sorted(&read["pyiceberg"]),
+                expected,
+                "round {round}: PyIceberg at offset {next}"
+            );
+            assert_eq!(
+                pipeline_common::sorted(&read["duckdb"]),
+                expected,
+                "round {round}: DuckDB at offset {next}"
+            );
+        }
+    }
+    assert!(kills >= 20, "the runs were killed {kills} times");
+    run_to_end(&config);
+    check(&catalog, &oracle, 2400, "after the kills");
+    let said = table_expire(&config);
+    assert!(said.contains("orphan files deleted"), "{said}");
+    let (on_disk, reachable) = files_on_disk_and_reachable(&catalog, dir.path());
+    assert_eq!(on_disk, reachable, "after a sweep, every file is reachable and every reachable file is there");
+}

@@ -22,6 +22,7 @@ use iceberg::io::FileIO;
 use iceberg::spec::TableMetadata;
 
 use crate::commit::CommitError;
+use super::unreachable::manifest_file_paths;
 use crate::commit::manifest_list::read_manifest_list;
 
 /// Table property (floe's): files younger than this many milliseconds are
@@ -67,15 +68,7 @@ pub async fn reachable_files(
         }
     }
     for manifest in manifests {
-        let loaded = manifest
-            .load_manifest(file_io)
-            .await
-            .map_err(|source| CommitError::Iceberg {
-                table: table.to_string(),
-                context: format!("reading {}", manifest.manifest_path),
-                source,
-            })?;
-        reachable.extend(loaded.entries().iter().map(|e| e.file_path().to_string()));
+        reachable.extend(manifest_file_paths(file_io, table, &manifest).await?);
     }
     Ok(reachable)
 }

@@ -118,7 +118,7 @@ pub async fn unreachable_files(
 
 /// The paths of the data or delete files a manifest names, in entries of
 /// any status.
-async fn manifest_file_paths(
+pub(crate) async fn manifest_file_paths(
     file_io: &FileIO,
     table: &str,
     manifest: &ManifestFile,

@@ -30,7 +30,7 @@ pub enum PipelineError {
         uri: String,
         /// Why.
         #[source]
-        source: CatalogError,
+        source: Box<CatalogError>,
     },
     /// The plugin engine or directory could not be set up.
     #[error(transparent)]
@@ -51,7 +51,7 @@ pub enum PipelineError {
         table: String,
         /// Why.
         #[source]
-        source: TableError,
+        source: Box<TableError>,
     },
     /// The source could not be opened or connected at start-up.
     #[error(transparent)]
@@ -69,7 +69,7 @@ pub enum PipelineError {
         table: String,
         /// Why.
         #[source]
-        source: TableError,
+        source: Box<TableError>,
     },
     /// A table could not be reloaded from the catalog.
     #[error("reloading {table}: {source}")]
@@ -78,7 +78,7 @@ pub enum PipelineError {
         table: String,
         /// Why.
         #[source]
-        source: TableError,
+        source: Box<TableError>,
     },
     /// The window's dead letters could not be written to their files.
     #[error(transparent)]
@@ -139,16 +139,9 @@ impl PipelineError {
                 table_error_is_transient(source)
             }
             PipelineError::DlqFile(_) | PipelineError::DlqTopic(_) => true,
-            PipelineError::Config(_)
-            | PipelineError::Start { .. }
-            | PipelineError::Catalog { .. }
-            | PipelineError::Plugins(_)
-            | PipelineError::Plugin { .. }
-            | PipelineError::OpenTable { .. }
-            | PipelineError::Connect(_)
-            | PipelineError::ConnectDlq(_)
-            | PipelineError::StagingStopped
-            | PipelineError::GaveUp { .. } => false,
+            // Start-up failures, a stopped decoding thread, and retries
+            // already given up on.
+            _ => false,
         }
     }
 }
@@ -199,7 +192,7 @@ mod tests {
     fn commit(source: TableError) -> PipelineError {
         PipelineError::Commit {
             table: "inventory.customers".into(),
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -115,7 +115,7 @@ impl Pipeline {
             }))
             .map_err(|source| PipelineError::Catalog {
                 uri: config.catalog.uri.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let (registry, reload) = match &config.plugins.dir {
             Some(dir) => {
@@ -379,7 +379,7 @@ impl Pipeline {
                 .block_on(run.writer.commit(run.window.consumed(), run.window.plugins()))
                 .map_err(|source| PipelineError::Commit {
                     table: run.name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             let took = started.elapsed();
             for letter in run.window.clear() {

@@ -212,7 +212,7 @@ impl Pipeline {
                     .block_on(run.writer.refresh())
                     .map_err(|source| PipelineError::Reload {
                         table: run.name.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 run.publish_types();
             }

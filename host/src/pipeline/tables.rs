@@ -237,7 +237,7 @@ pub(super) fn open_table(
         .block_on(TableWriter::open(catalog.clone(), ident, options))
         .map_err(|source| PipelineError::OpenTable {
             table: table.table.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let plugin_error = |source| PipelineError::Plugin {
         table: table.table.clone(),

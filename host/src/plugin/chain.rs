@@ -85,6 +85,15 @@ pub struct ChainOutput {
     pub skipped: u64,
 }
 
+impl ChainOutput {
+    /// Notes a call of `plugin` that started at `started`: its metrics, and
+    /// its version for the table's snapshot.
+    fn called(&mut self, metrics: &Metrics, plugin: &PluginId, started: Instant, failures: usize) {
+        metrics.plugin_call(&plugin.name, started.elapsed(), failures as u64);
+        self.plugins.push(plugin.clone());
+    }
+}
+
 /// One table's decoder and transforms.
 pub struct Chain {
     table: String,
@@ -119,12 +128,7 @@ impl Chain {
             let (mine, elsewhere) = changes.split(|b, row| b.table(row) == self.table);
             let started = Instant::now();
             let transformed = stage.apply(mine);
-            metrics.plugin_call(
-                &transformed.plugin.name,
-                started.elapsed(),
-                transformed.failures as u64,
-            );
-            output.plugins.push(transformed.plugin);
+            output.called(metrics, &transformed.plugin, started, transformed.failures);
             output
                 .rejected
                 .extend(transformed.rejected.into_iter().map(|r| Rejection {
@@ -191,12 +195,7 @@ impl Chain {
             ChainDecoder::Plugin(stage) => {
                 let started = Instant::now();
                 let decoded = stage.apply(records);
-                metrics.plugin_call(
-                    &decoded.plugin.name,
-                    started.elapsed(),
-                    decoded.failures as u64,
-                );
-                output.plugins.push(decoded.plugin);
+                output.called(metrics, &decoded.plugin, started, decoded.failures);
                 output
                     .rejected
                     .extend(decoded.rejected.into_iter().map(|r| Rejection {
