@@ -1,0 +1,184 @@
+//! `dts`: decodes Alibaba Cloud DTS's Avro `Record`
+//! (`com.alibaba.dts.formats.avro.Record`, `schema/Record.avsc`) into
+//! changes: one per `INSERT`, `UPDATE`, `DELETE` or `INIT` record, its
+//! columns typed from the value unions of `beforeImages`/`afterImages`.
+
+mod values;
+
+use apache_avro::Schema;
+use apache_avro::types::Value as Avro;
+use floe_guest::{ChangeBuilder, Config, Decoder, Error, ImageWriter, Op, Record, counter_add};
+
+use values::Fields;
+
+/// DTS's Record schema, written down from the DTS subscription SDK.
+pub const SCHEMA: &str = include_str!("../schema/Record.avsc");
+/// The counter of DDL records, which carry no row.
+pub const DDL_COUNTER: &str = "dts_ddl_records";
+/// The counter of the other records without a row (`BEGIN`, `COMMIT`,
+/// `HEARTBEAT`, …).
+pub const SKIPPED_COUNTER: &str = "dts_skipped_records";
+
+/// The `dts` decoder.
+#[derive(Debug)]
+pub struct Dts {
+    /// The table name template: `{object}` (`objectName`), `{database}` (up
+    /// to its first dot), `{table}` (after it) and `{topic}` are replaced.
+    template: String,
+    /// The parsed Record schema.
+    schema: Schema,
+}
+
+impl Dts {
+    /// Reads `table` (default `{object}`) and parses the Record schema.
+    pub fn from_config(config: &Config) -> Result<Dts, Error> {
+        let template = config.get_or("table", "{object}").trim().to_owned();
+        if template.is_empty() {
+            return Err(Error::new(
+                "config key `table`: the table template is empty",
+            ));
+        }
+        let schema = Schema::parse_str(SCHEMA)
+            .map_err(|e| Error::new(format!("the DTS Record schema does not parse: {e}")))?;
+        Ok(Dts { template, schema })
+    }
+
+    /// Decodes one Avro-encoded Record (the bytes of a record value).
+    pub fn decode_avro(
+        &self,
+        bytes: &[u8],
+        topic: &str,
+        out: &mut ChangeBuilder,
+    ) -> Result<(), Error> {
+        let mut reader = bytes;
+        let record = apache_avro::from_avro_datum(&self.schema, &mut reader, None)
+            .map_err(|e| Error::new(format!("not a DTS Avro Record: {e}")))?;
+        if !reader.is_empty() {
+            return Err(Error::new(format!(
+                "not a DTS Avro Record: {} bytes after the record",
+                reader.len()
+            )));
+        }
+        let record = Fields::of(&record, "the Record")?;
+        let op = match record.get("operation")? {
+            Avro::Enum(_, symbol) => match symbol.as_str() {
+                "INSERT" => Op::Insert,
+                "UPDATE" => Op::Update,
+                "DELETE" => Op::Delete,
+                // A full-data snapshot row: an upsert.
+                "INIT" => Op::Read,
+                "DDL" => {
+                    counter_add(DDL_COUNTER, 1);
+                    return Ok(());
+                }
+                _ => {
+                    counter_add(SKIPPED_COUNTER, 1);
+                    return Ok(());
+                }
+            },
+            _ => return Err(Error::new("field `operation` is not an enum")),
+        };
+        let object = match record.get("objectName")? {
+            Avro::String(s) => s.as_str(),
+            _ => return Err(Error::new("a row record needs an `objectName`")),
+        };
+        let (database, table) = object.split_once('.').unwrap_or(("", object));
+        let table = self
+            .template
+            .replace("{object}", object)
+            .replace("{database}", database)
+            .replace("{table}", table)
+            .replace("{topic}", topic);
+        let columns = columns(record.get("fields")?)?;
+        let before = image(record.get("beforeImages")?, "beforeImages", columns.len())?;
+        let after = image(record.get("afterImages")?, "afterImages", columns.len())?;
+        let seconds = match record.get("sourceTimestamp")? {
+            Avro::Long(s) => *s,
+            _ => return Err(Error::new("field `sourceTimestamp` is not a long")),
+        };
+
+        let mut change = out.change(op, &table);
+        change.event_time(seconds.checked_mul(1_000_000));
+        if matches!(op, Op::Update | Op::Delete) {
+            write(
+                &mut change.before(),
+                &columns,
+                need(before, op, "beforeImages")?,
+            )?;
+        }
+        if op != Op::Delete {
+            write(
+                &mut change.after(),
+                &columns,
+                need(after, op, "afterImages")?,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An image the operation needs.
+fn need<'a>(image: Option<&'a [Avro]>, op: Op, name: &str) -> Result<&'a [Avro], Error> {
+    image.ok_or_else(|| Error::new(format!("a {op:?} record needs its {name}")))
+}
+
+/// The `fields` list: each column's name and MySQL type number.
+fn columns(fields: &Avro) -> Result<Vec<(&str, i32)>, Error> {
+    let Avro::Array(items) = fields else {
+        return Err(Error::new("a row record needs `fields` as a list"));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let f = Fields::of(item, "a field")?;
+            let code = match f.get("dataTypeNumber")? {
+                Avro::Int(code) => *code,
+                _ => return Err(Error::new("`dataTypeNumber` is not an int")),
+            };
+            Ok((f.text("name")?, code))
+        })
+        .collect()
+}
+
+/// An image (`beforeImages` or `afterImages`), aligned with `fields`.
+fn image<'a>(value: &'a Avro, name: &str, width: usize) -> Result<Option<&'a [Avro]>, Error> {
+    match value {
+        Avro::Null => Ok(None),
+        Avro::Array(items) if items.len() == width => Ok(Some(items)),
+        Avro::Array(items) => Err(Error::new(format!(
+            "`{name}` has {} values for {width} fields",
+            items.len()
+        ))),
+        _ => Err(Error::new(format!("`{name}` as text is not supported"))),
+    }
+}
+
+/// Writes one image's values as typed columns.
+fn write(out: &mut ImageWriter<'_>, columns: &[(&str, i32)], values: &[Avro]) -> Result<(), Error> {
+    for (&(name, code), value) in columns.iter().zip(values) {
+        match values::typed(value, code).map_err(|e| e.context(format_args!("column `{name}`")))? {
+            (ty, None) => out.set_null(name, ty),
+            (_, Some(v)) => out.set(name, &v),
+        };
+    }
+    Ok(())
+}
+
+impl Decoder for Dts {
+    fn init(config: &Config) -> Result<Self, Error> {
+        Dts::from_config(config)
+    }
+
+    fn decode(&mut self, record: &Record<'_>, out: &mut ChangeBuilder) -> Result<(), Error> {
+        match record.value() {
+            // A tombstone carries no change.
+            None => Ok(()),
+            Some(bytes) => self.decode_avro(bytes, record.topic(), out),
+        }
+    }
+}
+
+floe_guest::export_decoder!(Dts);
+
+#[cfg(test)]
+mod tests;
