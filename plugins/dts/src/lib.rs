@@ -5,8 +5,9 @@
 
 mod values;
 
-use apache_avro::Schema;
+use apache_avro::headers::HeaderBuilder;
 use apache_avro::types::Value as Avro;
+use apache_avro::{GenericSingleObjectReader, Schema};
 use floe_guest::{ChangeBuilder, Config, Decoder, Error, ImageWriter, Op, Record, counter_add};
 
 use values::Fields;
@@ -20,13 +21,30 @@ pub const DDL_COUNTER: &str = "dts_ddl_records";
 pub const SKIPPED_COUNTER: &str = "dts_skipped_records";
 
 /// The `dts` decoder.
-#[derive(Debug)]
 pub struct Dts {
     /// The table name template: `{object}` (`objectName`), `{database}` (up
     /// to its first dot), `{table}` (after it) and `{topic}` are replaced.
     template: String,
-    /// The parsed Record schema.
-    schema: Schema,
+    /// A reader of the Record schema, its names resolved once (a bare
+    /// `from_avro_datum` resolves them again for every record).
+    reader: GenericSingleObjectReader,
+}
+
+impl std::fmt::Debug for Dts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dts")
+            .field("template", &self.template)
+            .finish_non_exhaustive()
+    }
+}
+
+/// DTS writes bare datums: no single-object header to expect.
+struct NoHeader;
+
+impl HeaderBuilder for NoHeader {
+    fn build_header(&self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 impl Dts {
@@ -38,9 +56,10 @@ impl Dts {
                 "config key `table`: the table template is empty",
             ));
         }
-        let schema = Schema::parse_str(SCHEMA)
+        let reader = Schema::parse_str(SCHEMA)
+            .and_then(|schema| GenericSingleObjectReader::new_with_header_builder(schema, NoHeader))
             .map_err(|e| Error::new(format!("the DTS Record schema does not parse: {e}")))?;
-        Ok(Dts { template, schema })
+        Ok(Dts { template, reader })
     }
 
     /// Decodes one Avro-encoded Record (the bytes of a record value).
@@ -51,7 +70,9 @@ impl Dts {
         out: &mut ChangeBuilder,
     ) -> Result<(), Error> {
         let mut reader = bytes;
-        let record = apache_avro::from_avro_datum(&self.schema, &mut reader, None)
+        let record = self
+            .reader
+            .read_value(&mut reader)
             .map_err(|e| Error::new(format!("not a DTS Avro Record: {e}")))?;
         if !reader.is_empty() {
             return Err(Error::new(format!(
