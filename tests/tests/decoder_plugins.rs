@@ -220,6 +220,8 @@ fn dts_decodes_its_avro_fixtures_in_wasm() {
     };
     let mut truncated = avro("update.avro");
     truncated.truncate(100);
+    // A Record whose first string claims 100 MB: refused before allocating.
+    let huge_claim = vec![0x00, 0x02, 0x02, 0x80, 0x84, 0xaf, 0x5f];
     let values = vec![
         avro("begin.avro"),
         avro("insert.avro"),
@@ -228,19 +230,26 @@ fn dts_decodes_its_avro_fixtures_in_wasm() {
         avro("delete.avro"),
         avro("init.avro"),
         truncated,
+        huge_claim,
     ];
     let output = decode("dts", &[], &values);
+    assert_eq!(output.failures, 0, "no trap, no memory exhaustion");
     let rejected: Vec<(usize, &str)> = output
         .rejected
         .iter()
         .map(|r| (r.index, r.reason.as_str()))
         .collect();
-    assert_eq!(rejected.len(), 1, "{rejected:?}");
-    assert_eq!(rejected[0].0, 6);
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert_eq!((rejected[0].0, rejected[1].0), (6, 7));
     assert!(
         rejected[0].1.contains("not a DTS Avro Record"),
         "{}",
         rejected[0].1
+    );
+    assert!(
+        rejected[1].1.contains("262144"),
+        "the cap: {}",
+        rejected[1].1
     );
 
     let changes = output.changes.to_changes();

@@ -14,6 +14,9 @@ use values::Fields;
 
 /// DTS's Record schema, written down from the DTS subscription SDK.
 pub const SCHEMA: &str = include_str!("../schema/Record.avsc");
+/// The default of `max_value_bytes`: the longest string or byte value, and
+/// the most items an array may claim, in one Record.
+pub const MAX_VALUE_BYTES: usize = 256 * 1024;
 /// The counter of DDL records, which carry no row.
 pub const DDL_COUNTER: &str = "dts_ddl_records";
 /// The counter of the other records without a row (`BEGIN`, `COMMIT`,
@@ -48,7 +51,8 @@ impl HeaderBuilder for NoHeader {
 }
 
 impl Dts {
-    /// Reads `table` (default `{object}`) and parses the Record schema.
+    /// Reads `table` (default `{object}`) and `max_value_bytes` (default
+    /// [`MAX_VALUE_BYTES`]) and parses the Record schema.
     pub fn from_config(config: &Config) -> Result<Dts, Error> {
         let template = config.get_or("table", "{object}").trim().to_owned();
         if template.is_empty() {
@@ -56,6 +60,15 @@ impl Dts {
                 "config key `table`: the table template is empty",
             ));
         }
+        // apache-avro allocates what a length prefix claims (a string's
+        // bytes, an array's items) before reading it: its cap, set once for
+        // this instance, keeps a corrupt prefix a rejection instead of an
+        // allocation beyond the guest's memory limit.
+        let max = config.parse_or("max_value_bytes", MAX_VALUE_BYTES)?;
+        if max == 0 {
+            return Err(Error::new("config key `max_value_bytes` must be positive"));
+        }
+        apache_avro::util::max_allocation_bytes(max);
         let reader = Schema::parse_str(SCHEMA)
             .and_then(|schema| GenericSingleObjectReader::new_with_header_builder(schema, NoHeader))
             .map_err(|e| Error::new(format!("the DTS Record schema does not parse: {e}")))?;

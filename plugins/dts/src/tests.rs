@@ -467,3 +467,22 @@ fn bad_records_are_rejected_with_a_reason() {
     assert_eq!(out.changes.len(), 1);
     assert_eq!(out.changes[0].0, 8);
 }
+
+#[test]
+fn a_length_beyond_the_cap_is_a_rejection_not_an_allocation() {
+    // version 0, id 1, sourceTimestamp 1, then sourcePosition claiming 100 MB.
+    let mut huge_string = vec![0x00, 0x02, 0x02];
+    let mut n = 200_000_000u64; // zigzag(100_000_000)
+    while n >= 0x80 {
+        huge_string.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    huge_string.push(n as u8);
+    let out = decode(vec![huge_string]);
+    assert_eq!(out.rejected.len(), 1);
+    assert!(
+        out.rejected[0].1.contains(&MAX_VALUE_BYTES.to_string()),
+        "{}",
+        out.rejected[0].1
+    );
+}
