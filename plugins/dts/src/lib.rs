@@ -28,9 +28,13 @@ pub struct Dts {
     /// The table name template: `{object}` (`objectName`), `{database}` (up
     /// to its first dot), `{table}` (after it) and `{topic}` are replaced.
     template: String,
-    /// A reader of the Record schema, its names resolved once (a bare
-    /// `from_avro_datum` resolves them again for every record).
-    reader: GenericSingleObjectReader,
+    /// Readers of the Record schema, its names resolved once (a bare
+    /// `from_avro_datum` resolves them again for every record): the
+    /// schema as published, then without its last field [`BORN_TIMESTAMP`],
+    /// which older SDK versions' Records lack.
+    readers: [GenericSingleObjectReader; 2],
+    /// The reader that decoded the last Record, tried first.
+    last: usize,
 }
 
 impl std::fmt::Debug for Dts {
@@ -39,6 +43,20 @@ impl std::fmt::Debug for Dts {
             .field("template", &self.template)
             .finish_non_exhaustive()
     }
+}
+
+/// The Record's last field, added in later versions of the SDK's schema.
+pub const BORN_TIMESTAMP: &str = "bornTimestamp";
+
+/// The Record schema as published, and without [`BORN_TIMESTAMP`].
+pub fn schemas() -> Result<[Schema; 2], apache_avro::Error> {
+    let full = Schema::parse_str(SCHEMA)?;
+    let mut older = full.clone();
+    if let Schema::Record(record) = &mut older {
+        record.fields.retain(|f| f.name != BORN_TIMESTAMP);
+        record.lookup.remove(BORN_TIMESTAMP);
+    }
+    Ok([full, older])
 }
 
 /// DTS writes bare datums: no single-object header to expect.
@@ -69,30 +87,29 @@ impl Dts {
             return Err(Error::new("config key `max_value_bytes` must be positive"));
         }
         apache_avro::util::max_allocation_bytes(max);
-        let reader = Schema::parse_str(SCHEMA)
-            .and_then(|schema| GenericSingleObjectReader::new_with_header_builder(schema, NoHeader))
+        let readers = schemas()
+            .and_then(|[full, older]| {
+                Ok([
+                    GenericSingleObjectReader::new_with_header_builder(full, NoHeader)?,
+                    GenericSingleObjectReader::new_with_header_builder(older, NoHeader)?,
+                ])
+            })
             .map_err(|e| Error::new(format!("the DTS Record schema does not parse: {e}")))?;
-        Ok(Dts { template, reader })
+        Ok(Dts {
+            template,
+            readers,
+            last: 0,
+        })
     }
 
     /// Decodes one Avro-encoded Record (the bytes of a record value).
     pub fn decode_avro(
-        &self,
+        &mut self,
         bytes: &[u8],
         topic: &str,
         out: &mut ChangeBuilder,
     ) -> Result<(), Error> {
-        let mut reader = bytes;
-        let record = self
-            .reader
-            .read_value(&mut reader)
-            .map_err(|e| Error::new(format!("not a DTS Avro Record: {e}")))?;
-        if !reader.is_empty() {
-            return Err(Error::new(format!(
-                "not a DTS Avro Record: {} bytes after the record",
-                reader.len()
-            )));
-        }
+        let record = self.read(bytes)?;
         let record = Fields::of(&record, "the Record")?;
         let op = match record.get("operation")? {
             Avro::Enum(_, symbol) => match symbol.as_str() {
@@ -148,6 +165,32 @@ impl Dts {
             )?;
         }
         Ok(())
+    }
+}
+
+impl Dts {
+    /// The Record `bytes` hold whole, by the schema that reads them without
+    /// bytes left over; the error is the first schema's.
+    fn read(&mut self, bytes: &[u8]) -> Result<Avro, Error> {
+        let mut first = None;
+        for i in [self.last, 1 - self.last] {
+            let mut rest = bytes;
+            let error = match self.readers[i].read_value(&mut rest) {
+                Ok(record) if rest.is_empty() => {
+                    self.last = i;
+                    return Ok(record);
+                }
+                Ok(_) => format!("{} bytes after the record", rest.len()),
+                Err(e) => e.to_string(),
+            };
+            if i == 0 {
+                first = Some(error);
+            }
+        }
+        Err(Error::new(format!(
+            "not a DTS Avro Record: {}",
+            first.unwrap_or_default()
+        )))
     }
 }
 

@@ -2,7 +2,7 @@
 //! schema) and on bad records.
 
 use super::*;
-use apache_avro::to_avro_datum;
+use apache_avro::{from_avro_datum, to_avro_datum};
 use floe_guest::testing::{self, TestRecord};
 use floe_guest::{ColumnType, Decimal, OwnedValue};
 
@@ -485,4 +485,19 @@ fn a_length_beyond_the_cap_is_a_rejection_not_an_allocation() {
         "{}",
         out.rejected[0].1
     );
+}
+
+#[test]
+fn records_of_the_older_schema_without_born_timestamp_decode_too() {
+    let [full, older] = schemas().unwrap();
+    let current = from_avro_datum(&full, &mut examples()[0].1.as_slice(), None).unwrap();
+    let Avro::Record(mut fields) = current else {
+        unreachable!()
+    };
+    assert_eq!(fields.pop().map(|f| f.0).as_deref(), Some(BORN_TIMESTAMP));
+    let legacy = to_avro_datum(&older, Avro::Record(fields)).unwrap();
+    let out = decode(vec![legacy, examples()[0].1.clone()]);
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(out.changes.len(), 2);
+    assert_eq!(out.changes[0].1, out.changes[1].1);
 }
