@@ -5,6 +5,7 @@
 #
 # Output (rustc for wasm32-wasip2 links components directly):
 #   target/plugins/<name>.wasm               mask filter reshape route maxwell passthrough
+#                                            canal dms dts
 #   target/plugins/test-guests/<name>.wasm   spin hog trap escape wrong-world
 #                                            future-version forbidden-import
 # Extra arguments go to `cargo build` (e.g. --locked, --offline, -j 1).
@@ -50,7 +51,7 @@ install() { # <built file name> <destination>
     printf '  %-50s %8d bytes\n' "${dst#"$root"/}" "$(wc -c <"$dst")"
 }
 
-for name in mask filter reshape route maxwell passthrough; do
+for name in mask filter reshape route maxwell canal dms dts passthrough; do
     install "floe_plugin_${name}.wasm" "$out/$name.wasm"
 done
 for name in spin hog trap escape future-version forbidden-import; do
