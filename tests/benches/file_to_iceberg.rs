@@ -1,6 +1,7 @@
 //! File source → Iceberg, end to end through the `floe` binary: Debezium
 //! events of ~1 KB, 70 % updates, schemaless and with schema blocks.
-//! Prints events/s, MB/s, peak RSS (from `/usr/bin/time`), the key index's
+//! Prints events/s, MB/s, CPU time per event (user + system of the `floe`
+//! process, from `/usr/bin/time`), peak RSS, the key index's
 //! bytes per key and its rebuild speed. Asserts nothing about speed.
 //!
 //! `cargo bench -p floe-tests --bench file_to_iceberg` after
@@ -140,7 +141,7 @@ fn main() {
         .unwrap();
         let started = Instant::now();
         let output = Command::new("/usr/bin/time")
-            .args(["-f", "%M"])
+            .args(["-f", "%M %U %S"])
             .arg(floe_bin())
             .args(["run", "--config"])
             .arg(&config)
@@ -150,15 +151,20 @@ fn main() {
         let seconds = started.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "floe run failed: {stderr}");
-        let peak_kib: u64 = stderr
+        let measured: Vec<f64> = stderr
             .lines()
             .last()
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap_or(0);
+            .map(|l| l.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+            .unwrap_or_default();
+        let (peak_kib, cpu_seconds) = match measured.as_slice() {
+            [peak, user, system] => (*peak as u64, user + system),
+            _ => (0, f64::NAN),
+        };
         println!(
-            "  {label:<20} {:>9.0} events/s  {:>6.1} MB/s  peak RSS {:>5} MiB  ({:.1} s, {:.2} GB)",
+            "  {label:<20} {:>9.0} events/s  {:>6.1} MB/s  {:>5.2} µs CPU/event  peak RSS {:>5} MiB  ({:.1} s, {:.2} GB)",
             events as f64 / seconds,
             bytes as f64 / seconds / 1e6,
+            cpu_seconds / events as f64 * 1e6,
             peak_kib / 1024,
             seconds,
             bytes as f64 / 1e9
