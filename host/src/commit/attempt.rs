@@ -30,7 +30,7 @@ pub enum Prepared<W> {
     /// (such as creating the table): a conflict, try again.
     Lost,
     /// An attempt, and what the writer keeps of it until it is committed.
-    Attempt(Attempt, W),
+    Attempt(Box<Attempt>, W),
 }
 
 /// After a lost swap, whether the writer's window is still to be committed.
@@ -103,7 +103,7 @@ pub async fn commit_with_retries<C: Committer>(
                 conflicts += 1;
                 continue;
             }
-            Prepared::Attempt(attempt, kept) => (attempt, kept),
+            Prepared::Attempt(attempt, kept) => (*attempt, kept),
         };
         let Attempt { base, delta, files } = attempt;
         match commit_row_delta(committer.catalog(), &base, delta).await {

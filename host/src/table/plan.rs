@@ -89,17 +89,23 @@ pub(crate) async fn write_window(
         path: target.metadata.location().to_string(),
         source,
     })?;
-    let plan = plan(&target, &partitioner, window, duplicates)?;
+    let plan =
+        plan(&target, &partitioner, window, duplicates).map_err(|source| TableError::Write {
+            table: target.name.to_string(),
+            path: target.metadata.location().to_string(),
+            source,
+        })?;
     write(&target, plan, window, carried).await
 }
 
-/// Which rows to delete and which to write, per file.
+/// Which rows to delete and which to write, per file; fails when a row's
+/// partition cannot be computed.
 fn plan(
     target: &Target<'_>,
     partitioner: &Partitioner,
     window: &Window,
     duplicates: &[RowLocation],
-) -> Result<Plan, TableError> {
+) -> Result<Plan, iceberg::Error> {
     let truncated = window.truncated;
     let mut plan = Plan {
         deletes: BTreeMap::new(),
@@ -133,13 +139,7 @@ fn plan(
         plan.removed.push(*key);
         if let Some(at) = *row {
             let image = window.image(at).expect("window rows have an image");
-            let partition = partitioner
-                .partition(&image)
-                .map_err(|source| TableError::Write {
-                    table: target.name.to_string(),
-                    path: target.metadata.location().to_string(),
-                    source,
-                })?;
+            let partition = partitioner.partition(&image)?;
             plan.rows.entry(partition).or_default().push((*key, at));
         }
     }

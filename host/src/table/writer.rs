@@ -463,7 +463,7 @@ impl Committer for WindowCommit<'_> {
             report,
         } = write_window(target, &writer.window, &writer.duplicates, carried).await?;
         Ok(Prepared::Attempt(
-            Attempt { base, delta, files },
+            Box::new(Attempt { base, delta, files }),
             (changes, report),
         ))
     }
