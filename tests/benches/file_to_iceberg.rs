@@ -16,19 +16,9 @@ use std::time::Instant;
 
 use floe::commit::catalog::{self, CatalogConfig, SqlCatalog};
 use floe::table::{TableOptions, TableWriter};
+use floe_tests::cdc::Lcg;
+use floe_tests::config::PipelineToml;
 use floe_tests::floe_bin;
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
 
 const SCHEMA: &str = r#"{"type":"struct","name":"dbserver1.shop.accounts.Envelope","optional":false,"fields":[{"type":"struct","name":"dbserver1.shop.accounts.Value","optional":true,"field":"before","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"},{"type":"string","optional":true,"field":"email"},{"type":"string","optional":true,"field":"region"},{"type":"bytes","optional":true,"field":"balance","name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2","connect.decimal.precision":"12"}},{"type":"int64","optional":true,"field":"updated_at","name":"io.debezium.time.MicroTimestamp","version":1},{"type":"boolean","optional":true,"field":"active"},{"type":"string","optional":true,"field":"notes"}]},{"type":"struct","name":"dbserver1.shop.accounts.Value","optional":true,"field":"after","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"},{"type":"string","optional":true,"field":"email"},{"type":"string","optional":true,"field":"region"},{"type":"bytes","optional":true,"field":"balance","name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2","connect.decimal.precision":"12"}},{"type":"int64","optional":true,"field":"updated_at","name":"io.debezium.time.MicroTimestamp","version":1},{"type":"boolean","optional":true,"field":"active"},{"type":"string","optional":true,"field":"notes"}]},{"type":"struct","name":"io.debezium.connector.mysql.Source","optional":false,"field":"source","fields":[{"type":"int64","optional":false,"field":"ts_ms"}]},{"type":"string","optional":false,"field":"op"}]}"#;
 
@@ -130,15 +120,16 @@ fn main() {
         std::fs::create_dir_all(&dir).unwrap();
         let events_file = dir.join("events.jsonl");
         let bytes = generate(&events_file, events, schema);
-        let config = dir.join("pipeline.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "pipeline = \"bench\"\n[catalog]\nkind = \"sql\"\nuri = \"sqlite://catalog.db\"\nwarehouse = \"warehouse\"\n[source]\nkind = \"file\"\npath = \"events.jsonl\"\ntopic = \"dbserver1.shop.accounts\"\n[commit]\ninterval_ms = 600000\nmax_records = 100000\n[[tables]]\ntopics = [\"dbserver1.shop.accounts\"]\ntable = \"shop.accounts\"\nkey = [\"id\"]\ncreate = true\n{}",
-                if schema { "" } else { "types = { balance = \"decimal(12,2)\", updated_at = \"timestamp\" }\n" }
-            ),
-        )
-        .unwrap();
+        let types = if schema {
+            ""
+        } else {
+            "types = { balance = \"decimal(12,2)\", updated_at = \"timestamp\" }\n"
+        };
+        let config = PipelineToml::file("bench", "dbserver1.shop.accounts", "shop.accounts", 100_000)
+            .catalog_at("sqlite://catalog.db", "warehouse")
+            .without_dlq()
+            .table_keys(&format!("create = true\n{types}"))
+            .write(&dir);
         let started = Instant::now();
         let output = Command::new("/usr/bin/time")
             .args(["-f", "%M %U %S"])

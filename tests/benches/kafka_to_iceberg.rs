@@ -25,6 +25,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use floe::commit::catalog::{CatalogConfig, SqlCatalog, parse_table_ident};
 use floe::commit::offsets::Offsets;
+use floe_tests::cdc::Lcg;
+use floe_tests::config::PipelineToml;
 use floe_tests::{floe_bin, free_port, http_get, workspace_root};
 use rdkafka::ClientConfig;
 use rdkafka::mocking::MockCluster;
@@ -33,18 +35,6 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 const TOPIC: &str = "bench.shop.accounts";
 const LATENCY_TOPIC: &str = "bench.shop.latency";
 const PARTITIONS: i32 = 8;
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
 
 fn row(rng: &mut Lcg, id: u64) -> String {
     let regions = ["eu", "us", "apac", "latam"];
@@ -117,44 +107,27 @@ fn config(
     pipeline: &str,
     transforms: &str,
 ) -> std::path::PathBuf {
-    let text = format!(
-        r#"pipeline = "{pipeline}"
-[catalog]
-kind = "sql"
-uri = "sqlite://catalog.db"
-warehouse = "warehouse"
-[source]
-kind = "kafka"
-brokers = "{servers}"
-# The mock cluster answers a fetch with no new data only when
-# fetch.wait.max.ms (default 500) runs out, where a real broker answers as
-# soon as a record arrives (fetch.min.bytes = 1); at the default, the
-# producer's pacing and these waits, not floe, set the rate.
-[source.properties]
-"fetch.wait.max.ms" = "10"
-[commit]
-interval_ms = 1000
-max_records = 100000
-[dlq]
-path = "dlq"
+    // The mock cluster answers a fetch with no new data only when
+    // fetch.wait.max.ms (default 500) runs out, where a real broker answers as
+    // soon as a record arrives (fetch.min.bytes = 1); at the default, the
+    // producer's pacing and these waits, not floe, set the rate.
+    let source = "[source.properties]\n\"fetch.wait.max.ms\" = \"10\"";
+    let table = format!(
+        r#"create = true
+types = {{ id = "long", name = "string", email = "string", region = "string", balance = "long", active = "boolean", notes = "string" }}
+{transforms}
 [plugins]
 dir = "{plugins}"
 hot_reload = false
-cache_dir = "{cache}"
-[[tables]]
-topics = ["{topic}"]
-table = "shop.accounts"
-key = ["id"]
-create = true
-types = {{ id = "long", name = "string", email = "string", region = "string", balance = "long", active = "boolean", notes = "string" }}
-{transforms}
-"#,
+cache_dir = "{cache}""#,
         plugins = workspace_root().join("target/plugins").display(),
         cache = workspace_root().join("target/floe-test-cache").display(),
     );
-    let path = dir.join("pipeline.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    PipelineToml::kafka(pipeline, servers, source, topic, "shop.accounts")
+        .catalog_at("sqlite://catalog.db", "warehouse")
+        .commit(1000, 100_000)
+        .table_keys(&table)
+        .write(dir)
 }
 
 /// (commit time in ms, records covered) of every snapshot, oldest first.

@@ -1,5 +1,7 @@
 //! Shared helpers for floe's end-to-end tests: where the built plugins and
-//! the binary are, fixture changes, and realistic generated changes.
+//! the binary are, fixture changes, and realistic generated changes; the
+//! CDC event generator and its oracle ([`cdc`]), the pipeline configuration
+//! builder ([`config`]) and the readers of what floe wrote ([`reader`]).
 //!
 //! The tests expect `scripts/test.sh` (or `scripts/build-plugins.sh` and
 //! `cargo build --release -p floe`) to have built the plugins into
@@ -7,6 +9,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub mod cdc;
+pub mod config;
+pub mod reader;
 
 use floe::change::json::change_from_json;
 use floe::change::{Change, ColumnType, Field, Image, Op, Position, Value};

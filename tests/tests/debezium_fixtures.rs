@@ -13,6 +13,7 @@ use floe::decode::{
     DebeziumConfig, DebeziumDecoder, DecodeError, Decoded, NumericTime, Part, SkipReason,
 };
 use floe::source::RawRecord;
+use floe_tests::cdc::Lcg;
 use floe_tests::fixtures_dir;
 // `RawValue` needs serde_json's `raw_value` feature, which floe enables.
 use serde_json::value::RawValue;
@@ -1214,19 +1215,6 @@ fn mongodb_partial_update() {
 
 // ------------------------------------------------------------- robustness
 
-/// A small deterministic generator (no dependency needed).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-}
-
 fn all_fixtures() -> Vec<(String, RawRecord)> {
     let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
         .unwrap()
@@ -1346,14 +1334,14 @@ fn mutated_fixtures_never_panic() {
             if let Some(bytes) = target
                 && !bytes.is_empty()
             {
-                for _ in 0..1 + rng.next() % 3 {
-                    let at = (rng.next() as usize) % bytes.len();
-                    match rng.next() % 3 {
-                        0 => bytes[at] = BYTES[(rng.next() as usize) % BYTES.len()],
+                for _ in 0..1 + rng.next_u64() % 3 {
+                    let at = (rng.next_u64() as usize) % bytes.len();
+                    match rng.next_u64() % 3 {
+                        0 => bytes[at] = BYTES[(rng.next_u64() as usize) % BYTES.len()],
                         1 => {
                             bytes.remove(at);
                         }
-                        _ => bytes.insert(at, BYTES[(rng.next() as usize) % BYTES.len()]),
+                        _ => bytes.insert(at, BYTES[(rng.next_u64() as usize) % BYTES.len()]),
                     }
                 }
             }

@@ -15,6 +15,7 @@ use std::path::Path;
 use floe::commit::catalog::parse_table_ident;
 use floe::maintain::MaintenancePolicy;
 use floe::maintain::expire::{commit_expiry, now_ms, snapshots_to_expire};
+use floe_tests::cdc::Lcg;
 use iceberg_common::TestCatalog;
 use pipeline_common::{assert_reads, run_to_end, write_config, write_events};
 use serde_json::{Value as Json, json};
@@ -31,13 +32,8 @@ fn generate(count: usize) -> (Vec<String>, Vec<BTreeMap<i64, Json>>) {
 
 /// As [`generate`], with a truncate every `every` lines.
 fn generate_truncating(count: usize, every: usize) -> (Vec<String>, Vec<BTreeMap<i64, Json>>) {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move |n: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % n
-    };
+    let mut rng = Lcg(0x9e37_79b9_7f4a_7c15);
+    let mut next = move |n: u64| rng.below(n);
     let mut live: BTreeMap<i64, Json> = BTreeMap::new();
     let (mut lines, mut oracle) = (Vec::new(), Vec::new());
     for i in 0..count {

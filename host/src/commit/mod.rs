@@ -9,7 +9,9 @@
 //! [`offsets::SUMMARY_PLUGINS`]), a new metadata file, and the catalog's
 //! compare-and-swap.
 
+pub(crate) mod attempt;
 pub mod catalog;
+pub(crate) mod index_upkeep;
 pub mod manifest_list;
 pub mod merge;
 pub mod offsets;

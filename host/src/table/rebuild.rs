@@ -25,7 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use iceberg::arrow::ArrowFileReader;
 use iceberg::io::FileIO;
 use iceberg::spec::{
-    DataContentType, DataFileFormat, ManifestList, ManifestStatus, Schema, Struct, TableMetadata,
+    DataContentType, DataFileFormat, ManifestStatus, Schema, Struct, TableMetadata,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
@@ -35,6 +35,8 @@ use super::columns::KeyColumn;
 use super::files::{DELETE_FILE_PATH_ID, DELETE_POS_ID};
 use super::index::{IndexedFile, KeyIndex, RowLocation};
 use super::key::{IndexKey, KeyHashBuilder, index_key};
+use crate::commit::CommitError;
+use crate::commit::manifest_list::read_manifest_list;
 
 /// Why the index could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -136,15 +138,13 @@ pub async fn rebuild_index(
         .unwrap_or(metadata.current_schema())
         .clone();
     let list_path = snapshot.manifest_list();
-    let bytes = file_io
-        .new_input(list_path)
-        .map_err(|e| read_err(list_path, e.to_string()))?
-        .read()
+    let manifests = read_manifest_list(file_io, table, list_path, metadata.format_version())
         .await
-        .map_err(|e| read_err(list_path, e.to_string()))?;
-    let manifests = ManifestList::parse_with_version(&bytes, metadata.format_version())
-        .map_err(|e| read_err(list_path, e.to_string()))?;
-    let loaded: Vec<_> = futures::stream::iter(manifests.entries().iter().cloned())
+        .map_err(|e| match e {
+            CommitError::Iceberg { source, .. } => read_err(list_path, source.to_string()),
+            other => read_err(list_path, other.to_string()),
+        })?;
+    let loaded: Vec<_> = futures::stream::iter(manifests)
         .map(|m| async move {
             let manifest = m.load_manifest(file_io).await;
             (m, manifest)

@@ -4,104 +4,11 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Once;
 
 use floe::change::{Change, ColumnType, Field, Image, Op, Position, Value};
-use floe::commit::{CatalogConfig, SqlCatalog};
+#[allow(unused_imports)] // Each test binary uses some of them.
+pub use floe_tests::reader::{TestCatalog, python};
 use serde_json::{Value as Json, json};
-
-/// The repository root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `<repo>/.venv/bin/python`, set up (once per test binary) by
-/// scripts/setup-python.sh.
-pub fn python() -> PathBuf {
-    static SETUP: Once = Once::new();
-    SETUP.call_once(|| {
-        let status = Command::new("bash")
-            .arg(repo().join("scripts/setup-python.sh"))
-            .status()
-            .expect("running scripts/setup-python.sh");
-        assert!(status.success(), "scripts/setup-python.sh failed");
-    });
-    repo().join(".venv/bin/python")
-}
-
-/// A catalog in `dir`: SQLite file `catalog.db`, warehouse `warehouse/`.
-pub struct TestCatalog {
-    /// The config floe opens.
-    pub config: CatalogConfig,
-}
-
-impl TestCatalog {
-    /// The catalog of a temp dir.
-    pub fn new(dir: &Path) -> Self {
-        TestCatalog {
-            config: CatalogConfig {
-                name: "floe_test".into(),
-                uri: format!("sqlite://{}/catalog.db", dir.display()),
-                warehouse: format!("{}/warehouse", dir.display()),
-            },
-        }
-    }
-
-    /// Opens it.
-    pub async fn open(&self) -> SqlCatalog {
-        SqlCatalog::connect(&self.config)
-            .await
-            .expect("catalog opens")
-    }
-
-    /// The SQLAlchemy URI PyIceberg opens the same file with.
-    pub fn python_uri(&self) -> String {
-        self.config.uri.replacen("sqlite://", "sqlite:///", 1)
-    }
-
-    /// Reads `table` with PyIceberg and DuckDB (tests/python/read_table.py).
-    pub fn read(&self, table: &str) -> Json {
-        let output = Command::new(python())
-            .arg(repo().join("tests/python/read_table.py"))
-            .args([
-                &self.python_uri(),
-                &self.config.name,
-                &self.config.warehouse,
-                table,
-            ])
-            .output()
-            .expect("running read_table.py");
-        assert!(
-            output.status.success(),
-            "read_table.py failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("read_table.py prints JSON")
-    }
-
-    /// Runs a Python snippet with `catalog` (a PyIceberg SqlCatalog of this
-    /// catalog) in scope; returns its stdout.
-    pub fn python(&self, code: &str) -> String {
-        let prelude = format!(
-            "from pyiceberg.catalog.sql import SqlCatalog\ncatalog = SqlCatalog({:?}, uri={:?}, warehouse={:?})\n",
-            self.config.name,
-            self.python_uri(),
-            self.config.warehouse
-        );
-        let output = Command::new(python())
-            .args(["-c", &format!("{prelude}{code}")])
-            .output()
-            .expect("running python");
-        assert!(
-            output.status.success(),
-            "python failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
 
 /// One row of the test table `items`.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use floe::commit::catalog::{SqlCatalog, parse_table_ident};
 use floe::commit::offsets::table_offsets;
+use floe_tests::config::PipelineToml;
 use floe_tests::floe_bin;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -19,10 +20,14 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::iceberg_common::TestCatalog;
 
-mod cdc;
-
 #[allow(unused_imports)] // Each test binary uses some of them.
-pub use cdc::{CdcStream, Event, Lcg, generate};
+pub use floe_tests::cdc::{CdcStream, Event, Lcg, Mix};
+
+/// `count` events keyed by `id` over `partitions` partitions (a topic's
+/// [`Mix`]) and the table they make.
+pub fn generate(seed: u64, count: usize, partitions: i32) -> CdcStream {
+    floe_tests::cdc::generate(seed, count, Mix::kafka(partitions))
+}
 
 /// The pipeline id (and consumer group) of the Kafka tests.
 pub const PIPELINE: &str = "kafka-cdc";
@@ -248,37 +253,10 @@ pub fn write_config_with_source(
     source: &str,
     extra: &str,
 ) -> PathBuf {
-    let config = format!(
-        r#"pipeline = "{PIPELINE}"
-[catalog]
-kind = "sql"
-uri = "{uri}"
-warehouse = "{warehouse}"
-name = "{name}"
-[source]
-kind = "kafka"
-brokers = "{servers}"
-{source}
-[commit]
-interval_ms = 300
-max_records = 2000
-[dlq]
-path = "dlq"
-[[tables]]
-topics = ["{topic}"]
-table = "{table}"
-key = ["id"]
-partition_by = ["region"]
-create = true
-{extra}
-"#,
-        uri = catalog.config.uri,
-        warehouse = catalog.config.warehouse,
-        name = catalog.config.name,
-    );
-    let path = dir.join("pipeline.toml");
-    std::fs::write(&path, config).unwrap();
-    path
+    PipelineToml::kafka(PIPELINE, servers, source, topic, table)
+        .catalog(&catalog.config)
+        .table_keys(&format!("partition_by = [\"region\"]\ncreate = true\n{extra}"))
+        .write(dir)
 }
 
 /// A running `floe run`.
@@ -433,7 +411,7 @@ pub fn group_offsets(servers: &str, group: &str, topic: &str, partitions: i32) -
 /// (partition, offset) of every dead letter under `<dir>/dlq`, sorted, read
 /// with pyarrow as a user would (duplicates kept).
 pub fn dead_letter_positions(dir: &Path) -> Vec<(i32, i64)> {
-    serde_json::from_value(crate::pipeline_common::dlq_columns(
+    serde_json::from_value(floe_tests::reader::dlq_columns(
         dir,
         &["partition", "offset"],
     ))
