@@ -49,8 +49,6 @@ pub(crate) struct Window {
 pub(crate) struct Applied {
     /// The changes that cannot be applied, with why.
     pub rejected: Vec<Rejected>,
-    /// Changes skipped because the table already had their offsets.
-    pub skipped: u64,
 }
 
 impl Window {
@@ -65,15 +63,13 @@ impl Window {
     }
 
     /// Buffers `batch` (in offset order), collapsing it per key: the last
-    /// state wins. A change below `offsets` (the table's next offsets) is
-    /// skipped; a change that cannot be applied is rejected and leaves the
-    /// window as it was.
+    /// state wins. A change that cannot be applied is rejected and leaves
+    /// the window as it was.
     pub fn apply(
         &mut self,
         batch: ChangeBatch,
         shape: &mut TableShape,
         options: &TableOptions,
-        offsets: &Offsets,
     ) -> Applied {
         let mut applied = Applied::default();
         let mut applying = Applying {
@@ -83,21 +79,11 @@ impl Window {
             keys: [None, None],
             kept: false,
         };
-        // Per source partition: the offset below which rows are in the table.
-        let skip_below: Vec<Option<i64>> = batch
-            .sources()
-            .iter()
-            .map(|(topic, partition)| offsets.get(topic, *partition))
-            .collect();
         // Per source partition: the first and last offsets applied.
         let mut ranges: Vec<Option<(i64, i64)>> = vec![None; batch.sources().len()];
         for row in 0..batch.len() {
             let source = batch.source_index(row);
             let offset = batch.offset(row);
-            if skip_below[source].is_some_and(|next| offset < next) {
-                applied.skipped += 1;
-                continue;
-            }
             if let Err(error) = self.apply_row(&mut applying, shape, options, row) {
                 applied.rejected.push(Rejected {
                     change: batch.to_change(row),

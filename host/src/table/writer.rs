@@ -67,8 +67,8 @@ pub struct CommitReport {
 ///
 /// ```text
 /// let mut writer = TableWriter::open(catalog, ident, options).await?;
-/// let skip_below = writer.offsets();            // from the table's snapshot
-/// let rejected = writer.apply(changes);         // per-change errors → DLQ
+/// let door = writer.offsets();                  // from the table's snapshot
+/// let rejected = writer.apply(fresh_changes);   // per-change errors → DLQ
 /// let report = writer.commit(&consumed, &plugins).await?;
 /// ```
 pub struct TableWriter {
@@ -83,7 +83,6 @@ pub struct TableWriter {
     offsets: Offsets,
     window: Window,
     rebuild: RebuildStats,
-    skipped: u64,
 }
 
 impl TableWriter {
@@ -113,7 +112,6 @@ impl TableWriter {
             offsets: Offsets::new(),
             window: Window::default(),
             rebuild: RebuildStats::default(),
-            skipped: 0,
         };
         if let Some(table) = table {
             writer.adopt(table).await?;
@@ -216,11 +214,6 @@ impl TableWriter {
         &self.rebuild
     }
 
-    /// Changes skipped because the table already had their offsets.
-    pub fn skipped(&self) -> u64 {
-        self.skipped
-    }
-
     /// Keys buffered for the next commit.
     pub fn pending_keys(&self) -> usize {
         self.window.rows.len()
@@ -228,16 +221,13 @@ impl TableWriter {
 
     /// Buffers changes (in offset order), collapsing them per key: the last
     /// state wins. Returns the changes that cannot be applied, with why; the
-    /// others are applied (a change below the table's offset is skipped).
+    /// others are applied. Which changes the table already has is the
+    /// caller's to decide, once, before it gets here (the pipeline's door,
+    /// [`TableWriter::offsets`]).
     pub fn apply(&mut self, changes: impl Into<ChangeBatch>) -> Vec<Rejected> {
-        let applied = self.window.apply(
-            changes.into(),
-            &mut self.shape,
-            &self.options,
-            &self.offsets,
-        );
-        self.skipped += applied.skipped;
-        applied.rejected
+        self.window
+            .apply(changes.into(), &mut self.shape, &self.options)
+            .rejected
     }
 
     /// Commits the buffered window with the next offsets `consumed` (per
