@@ -76,6 +76,8 @@ mod columnar;
 mod config;
 mod decode;
 mod host;
+#[cfg(feature = "json")]
+pub mod json;
 mod replace;
 mod transform;
 

@@ -3,8 +3,9 @@
 //! (<https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Target.Kafka.html>):
 //! `data` is the row, `metadata` says what happened to it.
 
+use floe_guest::json::write_json_row;
 use floe_guest::{
-    ChangeBuilder, ColumnType, Config, Decoder, Error, ImageWriter, Op, Record, counter_add,
+    ChangeBuilder, Config, Decoder, Error, Op, Record, counter_add,
     parse::parse_timestamp,
 };
 use serde_json::{Map, Value as Json};
@@ -105,13 +106,13 @@ impl Dms {
                 // names the row.
                 if let Some(old) = before_image {
                     let mut before = change.before();
-                    write_row(&mut before, data)?;
-                    write_row(&mut before, old)?;
+                    write_json_row(&mut before, data)?;
+                    write_json_row(&mut before, old)?;
                 }
-                write_row(&mut change.after(), data)?;
+                write_json_row(&mut change.after(), data)?;
             }
-            Op::Delete => write_row(&mut change.before(), data)?,
-            _ => write_row(&mut change.after(), data)?,
+            Op::Delete => write_json_row(&mut change.before(), data)?,
+            _ => write_json_row(&mut change.after(), data)?,
         }
         Ok(())
     }
@@ -134,40 +135,6 @@ fn object<'m>(
         Some(Json::Object(o)) => Ok(Some(o)),
         Some(_) => Err(Error::new(format!("field `{field}` must be an object"))),
     }
-}
-
-/// Writes JSON fields as columns: integer → long, other number → double,
-/// string → string, boolean → boolean, null → a null string, object/array →
-/// its JSON text.
-fn write_row(image: &mut ImageWriter<'_>, row: &Map<String, Json>) -> Result<(), Error> {
-    for (name, value) in row {
-        match value {
-            Json::Null => {
-                image.set_null(name, ColumnType::String);
-            }
-            Json::Bool(b) => {
-                image.set(name, *b);
-            }
-            Json::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    image.set(name, i);
-                } else if n.is_u64() {
-                    return Err(Error::new(format!(
-                        "column `{name}`: integer {n} does not fit a long"
-                    )));
-                } else {
-                    image.set(name, n.as_f64().unwrap_or(f64::NAN));
-                }
-            }
-            Json::String(s) => {
-                image.set(name, s.as_str());
-            }
-            Json::Array(_) | Json::Object(_) => {
-                image.set(name, value.to_string().as_str());
-            }
-        }
-    }
-    Ok(())
 }
 
 impl Decoder for Dms {

@@ -1,8 +1,9 @@
 //! `maxwell`: decodes Maxwell's daemon JSON (<https://maxwells-daemon.io/dataformat/>)
 //! into changes.
 
-use floe_guest::{ChangeBuilder, ColumnType, Config, Decoder, Error, ImageWriter, Op, Record};
-use serde_json::{Map, Value as Json};
+use floe_guest::json::write_json_row;
+use floe_guest::{ChangeBuilder, Config, Decoder, Error, Op, Record};
+use serde_json::Value as Json;
 
 /// The `maxwell` decoder.
 #[derive(Debug)]
@@ -107,50 +108,17 @@ impl Maxwell {
         match op {
             Op::Update => {
                 let mut before = change.before();
-                write_row(&mut before, data)?;
+                write_json_row(&mut before, data)?;
                 if let Some(old) = old {
-                    write_row(&mut before, old)?;
+                    write_json_row(&mut before, old)?;
                 }
-                write_row(&mut change.after(), data)?;
+                write_json_row(&mut change.after(), data)?;
             }
-            Op::Delete => write_row(&mut change.before(), data)?,
-            _ => write_row(&mut change.after(), data)?,
+            Op::Delete => write_json_row(&mut change.before(), data)?,
+            _ => write_json_row(&mut change.after(), data)?,
         }
         Ok(())
     }
-}
-
-/// Writes JSON fields as columns: integer → long, other number → double,
-/// string → string, bool → boolean, null → null string, object/array → its JSON text.
-fn write_row(image: &mut ImageWriter<'_>, row: &Map<String, Json>) -> Result<(), Error> {
-    for (name, value) in row {
-        match value {
-            Json::Null => {
-                image.set_null(name, ColumnType::String);
-            }
-            Json::Bool(b) => {
-                image.set(name, *b);
-            }
-            Json::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    image.set(name, i);
-                } else if n.is_u64() {
-                    return Err(Error::new(format!(
-                        "column `{name}`: integer {n} does not fit a long"
-                    )));
-                } else {
-                    image.set(name, n.as_f64().unwrap_or(f64::NAN));
-                }
-            }
-            Json::String(s) => {
-                image.set(name, s.as_str());
-            }
-            Json::Array(_) | Json::Object(_) => {
-                image.set(name, value.to_string().as_str());
-            }
-        }
-    }
-    Ok(())
 }
 
 impl Decoder for Maxwell {
@@ -172,6 +140,7 @@ floe_guest::export_decoder!(Maxwell);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use floe_guest::ColumnType;
     use floe_guest::OwnedValue;
     use floe_guest::testing::{self, TestRecord};
 
