@@ -125,11 +125,12 @@ fn main() {
         } else {
             "types = { balance = \"decimal(12,2)\", updated_at = \"timestamp\" }\n"
         };
-        let config = PipelineToml::file("bench", "dbserver1.shop.accounts", "shop.accounts", 100_000)
-            .catalog_at("sqlite://catalog.db", "warehouse")
-            .without_dlq()
-            .table_keys(&format!("create = true\n{types}"))
-            .write(&dir);
+        let config =
+            PipelineToml::file("bench", "dbserver1.shop.accounts", "shop.accounts", 100_000)
+                .catalog_at("sqlite://catalog.db", "warehouse")
+                .without_dlq()
+                .table_keys(&format!("create = true\n{types}"))
+                .write(&dir);
         let started = Instant::now();
         let output = Command::new("/usr/bin/time")
             .args(["-f", "%M %U %S"])
@@ -145,7 +146,11 @@ fn main() {
         let measured: Vec<f64> = stderr
             .lines()
             .last()
-            .map(|l| l.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            })
             .unwrap_or_default();
         let (peak_kib, cpu_seconds) = match measured.as_slice() {
             [peak, user, system] => (*peak as u64, user + system),

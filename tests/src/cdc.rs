@@ -287,7 +287,10 @@ fn file_extra(rng: &mut Lcg, stream: &mut CdcStream, mix: Mix, pick: u64) {
                 .collect();
             for (event, poison) in replay {
                 apply_to_oracle(event.value.as_deref(), &mut stream.oracle);
-                let key = event.key.as_deref().map(|k| serde_json::from_str(k).unwrap());
+                let key = event
+                    .key
+                    .as_deref()
+                    .map(|k| serde_json::from_str(k).unwrap());
                 stream.push_to(mix, event.partition, key, event.value, poison);
             }
         }

@@ -245,7 +245,8 @@ fn age_files(folder: &Path, ago: std::time::Duration) {
             age_files(&path, ago);
         } else {
             let file = std::fs::File::options().write(true).open(&path).unwrap();
-            file.set_modified(std::time::SystemTime::now() - ago).unwrap();
+            file.set_modified(std::time::SystemTime::now() - ago)
+                .unwrap();
         }
     }
 }
@@ -259,7 +260,10 @@ fn table_expire(config: &Path) -> String {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "floe table expire failed: {stderr}");
+    assert!(
+        output.status.success(),
+        "floe table expire failed: {stderr}"
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -320,7 +324,10 @@ properties = { "floe.orphans.min-age-ms" = "3600000" }"#,
         "{said}"
     );
     let (on_disk, reachable) = files_on_disk_and_reachable(&catalog, dir.path());
-    assert_eq!(on_disk, reachable, "no orphan left, no reachable file deleted");
+    assert_eq!(
+        on_disk, reachable,
+        "no orphan left, no reachable file deleted"
+    );
     check(&catalog, &oracle, 1000, "after the orphans were deleted");
 
     // The pipeline sweeps too: an old orphan is gone after its next run.
@@ -363,13 +370,20 @@ fn hundreds_of_commits_keep_the_manifests_of_a_snapshot_bounded() {
     write_events(dir.path(), &lines[..1600]);
     run_to_end(&config);
     let read = check(&catalog, &oracle, 1600, "first run");
-    assert!(read["snapshots"].as_u64().unwrap() >= 300, "{}", read["snapshots"]);
+    assert!(
+        read["snapshots"].as_u64().unwrap() >= 300,
+        "{}",
+        read["snapshots"]
+    );
     let (manifests, existing) = current_manifests(&catalog);
     assert!(
         manifests <= 2 * 100 + 2,
         "over 300 commits, at most a bin of 100 per group: {manifests} manifests"
     );
-    assert!(existing > 0, "merged manifests carry their entries as EXISTING");
+    assert!(
+        existing > 0,
+        "merged manifests carry their entries as EXISTING"
+    );
     // A restart rebuilds the key index from merged manifests and goes on.
     write_events(dir.path(), &lines);
     run_to_end(&config);
@@ -453,5 +467,8 @@ properties = { "write.metadata.previous-versions-max" = "3", "floe.expire.max-sn
     let said = table_expire(&config);
     assert!(said.contains("orphan files deleted"), "{said}");
     let (on_disk, reachable) = files_on_disk_and_reachable(&catalog, dir.path());
-    assert_eq!(on_disk, reachable, "after a sweep, every file is reachable and every reachable file is there");
+    assert_eq!(
+        on_disk, reachable,
+        "after a sweep, every file is reachable and every reachable file is there"
+    );
 }

@@ -100,7 +100,9 @@ pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
                         .map_err(|e| format!("table {name}: {e}"))?;
                     let orphans = match done.orphans_deleted {
                         Some(n) => format!("{n} orphan files deleted"),
-                        None => "orphan files not swept (the table is not on a local folder)".into(),
+                        None => {
+                            "orphan files not swept (the table is not on a local folder)".into()
+                        }
                     };
                     format!("{name}: {} snapshots expired, {orphans}", done.expired)
                 }

@@ -107,8 +107,14 @@ pub async fn merge_manifests(
     let mut replaced: HashMap<usize, Option<ManifestFile>> = HashMap::new();
     let mut merged = 0;
     for ((deletes, spec_id), members) in groups {
-        let sizes: Vec<u64> = members.iter().map(|&at| carried[at].manifest_length as u64).collect();
-        for (index, bin) in pack_oldest_first(&sizes, policy.target_bytes).into_iter().enumerate() {
+        let sizes: Vec<u64> = members
+            .iter()
+            .map(|&at| carried[at].manifest_length as u64)
+            .collect();
+        for (index, bin) in pack_oldest_first(&sizes, policy.target_bytes)
+            .into_iter()
+            .enumerate()
+        {
             let newest_bin = index == 0;
             if bin.len() < 2 || (newest_bin && bin.len() < policy.min_count) {
                 continue;
@@ -192,12 +198,8 @@ async fn merge_bin(
         .new_output(path)
         .map_err(iceberg(format!("creating {path}")))?;
     target.written.push(path.to_string());
-    let builder = ManifestWriterBuilder::new(
-        output,
-        Some(target.snapshot_id),
-        schema,
-        (**spec).clone(),
-    );
+    let builder =
+        ManifestWriterBuilder::new(output, Some(target.snapshot_id), schema, (**spec).clone());
     let mut writer = if deletes {
         builder.build_v2_deletes()
     } else {

@@ -32,7 +32,6 @@
 //! Every key is checked: an unknown key, a missing field, a bad pattern or
 //! type is a [`ConfigError`] that names the file and what is wrong.
 
-
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;

@@ -134,7 +134,8 @@ impl DlqWriter {
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .build();
-            let mut writer = ArrowWriter::try_new(File::create(&tmp)?, batch.schema(), Some(props))?;
+            let mut writer =
+                ArrowWriter::try_new(File::create(&tmp)?, batch.schema(), Some(props))?;
             writer.write(&batch)?;
             writer.into_inner()?.sync_all()?;
             fs::rename(&tmp, &path)?;

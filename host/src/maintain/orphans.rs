@@ -21,8 +21,8 @@ use std::time::{Duration, SystemTime};
 use iceberg::io::FileIO;
 use iceberg::spec::TableMetadata;
 
-use crate::commit::CommitError;
 use super::unreachable::manifest_file_paths;
+use crate::commit::CommitError;
 use crate::commit::manifest_list::read_manifest_list;
 
 /// Table property (floe's): files younger than this many milliseconds are
@@ -45,7 +45,12 @@ pub async fn reachable_files(
     let version = metadata.format_version();
     let mut reachable: HashSet<String> = HashSet::new();
     reachable.insert(metadata_location.to_string());
-    reachable.extend(metadata.metadata_log().iter().map(|m| m.metadata_file.clone()));
+    reachable.extend(
+        metadata
+            .metadata_log()
+            .iter()
+            .map(|m| m.metadata_file.clone()),
+    );
     reachable.extend(
         metadata
             .statistics_iter()
@@ -61,7 +66,9 @@ pub async fn reachable_files(
         if !reachable.insert(snapshot.manifest_list().to_string()) {
             continue;
         }
-        for manifest in read_manifest_list(file_io, table, snapshot.manifest_list(), version).await? {
+        for manifest in
+            read_manifest_list(file_io, table, snapshot.manifest_list(), version).await?
+        {
             if reachable.insert(manifest.manifest_path.clone()) {
                 manifests.push(manifest);
             }
@@ -87,10 +94,7 @@ pub fn orphan_files(
         return Ok(None);
     };
     // Reachable files as local paths, whatever form of the location names them.
-    let reachable: HashSet<PathBuf> = reachable
-        .iter()
-        .filter_map(|f| local_path(f))
-        .collect();
+    let reachable: HashSet<PathBuf> = reachable.iter().filter_map(|f| local_path(f)).collect();
     let mut found = Vec::new();
     walk(&root, &mut found)?;
     let mut orphans = Vec::new();
@@ -164,9 +168,14 @@ mod tests {
         ]
         .into();
         let location = format!("file://{}", table.display());
-        let orphans = orphan_files(&location, &reachable, Duration::from_secs(3600), SystemTime::now())
-            .unwrap()
-            .unwrap();
+        let orphans = orphan_files(
+            &location,
+            &reachable,
+            Duration::from_secs(3600),
+            SystemTime::now(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(orphans, vec![lost.display().to_string()]);
     }
 

@@ -11,6 +11,7 @@
 //! commits each table, then (Kafka) the group's advisory offsets.
 //!
 //! The parts, each with one job:
+//! - `apply`: staged batches into the tables' windows, through each door;
 //! - [`run`]: the one run loop, over any [`crate::source::Source`]
 //!   ([`Pipeline::run_to_end`] for a file, [`Pipeline::run`] for Kafka);
 //! - `staging`: the thread that runs each table's [`crate::plugin::Chain`];
@@ -18,6 +19,7 @@
 //! - `window`: what a table's commit window holds besides its changes;
 //! - [`PipelineError`]: why it stops, by kind.
 
+mod apply;
 mod error;
 pub mod run;
 mod staging;
@@ -25,21 +27,18 @@ mod stop;
 mod tables;
 mod window;
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::change::ChangeBatch;
 use crate::commit::catalog::{self, SqlCatalog};
 use crate::config::PipelineConfig;
-use crate::dlq::{DeadLetter, DlqStage, DlqTopic, DlqWriter};
+use crate::dlq::{DlqTopic, DlqWriter};
 use crate::metrics::Metrics;
 use crate::plugin::{HotReload, PluginEngine, PluginRegistry, ReloadEvent};
-use crate::source::RawRecord;
 use crate::table::CommitReport;
 
 pub use error::PipelineError;
-use staging::{PartitionWork, StagedPartition, StagedTable, Staging, StagingStopped};
+use staging::{Staging, StagingStopped};
 pub use stop::StopSignal;
 use tables::{TableRun, TopicTables};
 
@@ -156,8 +155,7 @@ impl Pipeline {
                     ..
                 },
             ) => Some(
-                DlqTopic::connect(brokers, topic, properties)
-                    .map_err(PipelineError::ConnectDlq)?,
+                DlqTopic::connect(brokers, topic, properties).map_err(PipelineError::ConnectDlq)?,
             ),
             (Some(_), _) => {
                 return Err(PipelineError::Config(
@@ -191,166 +189,6 @@ impl Pipeline {
         &self.metrics
     }
 
-    /// Hands records (of any partitions) to staging, to be run through the
-    /// chain of every table fed by their topics while the writers work;
-    /// [`Pipeline::apply_staged`] takes the results back in order. A table's
-    /// chain sees only the records past its door.
-    fn stage(&mut self, records: Vec<RawRecord>) -> Result<(), PipelineError> {
-        let mut batch = Vec::new();
-        for records in by_partition(records) {
-            let tables = self
-                .topics
-                .for_topic(&records[0].topic)
-                .iter()
-                .filter(|(_, direct)| *direct)
-                .filter_map(|&(index, _)| Some((index, self.tables[index].first_fresh(&records)?)))
-                .collect();
-            batch.push(PartitionWork { records, tables });
-        }
-        self.staging.submit(batch).map_err(stopped)
-    }
-
-    /// Applies the oldest staged batch; `false` when none is in flight.
-    fn apply_staged(&mut self) -> Result<bool, PipelineError> {
-        let Some(batch) = self.staging.next().map_err(stopped)? else {
-            return Ok(false);
-        };
-        for partition in batch {
-            self.apply_partition(partition);
-        }
-        Ok(true)
-    }
-
-    /// Applies every staged batch.
-    fn apply_all_staged(&mut self) -> Result<(), PipelineError> {
-        while self.apply_staged()? {}
-        Ok(())
-    }
-
-    /// Takes what the chains made of one topic partition's records into the
-    /// windows of every table that takes them (directly, or through routes
-    /// of another table's transforms), in offset order.
-    fn apply_partition(&mut self, staged: StagedPartition) {
-        let records = &staged.records;
-        let Some(first) = records.first() else { return };
-        let topic = first.topic.clone();
-        let partition = first.partition;
-        let last = records[records.len() - 1].offset;
-        self.summary.records += records.len() as u64;
-        self.buffered.0 += records.len();
-        self.buffered.1 += records
-            .iter()
-            .map(|r| r.value.as_ref().map_or(0, Vec::len) + r.key.as_ref().map_or(0, Vec::len))
-            .sum::<usize>();
-        let participants = self.topics.for_topic(&topic);
-        // Every table of the topic consumed the records, whatever its chain
-        // made of them.
-        for &(index, _) in participants.iter() {
-            let run = &mut self.tables[index];
-            let first_fresh = run.first_fresh(records).map(|at| records[at].offset);
-            run.window.read(&topic, partition, first_fresh, last);
-        }
-        let part = Part {
-            by_offset: records.iter().map(|r| (r.offset, r)).collect(),
-            topic: &topic,
-            partition,
-        };
-        let mut routed: Vec<(usize, String, ChangeBatch)> = Vec::new();
-        for StagedTable { index, output } in staged.tables {
-            self.summary.skipped += output.skipped;
-            self.tables[index].window.ran(output.plugins);
-            for rejection in output.rejected {
-                self.reject(index, &part, rejection.offset, rejection.stage, rejection.reason);
-            }
-            self.write(index, &part, output.own);
-            routed.extend(
-                output
-                    .routed
-                    .into_iter()
-                    .map(|(table, changes)| (index, table, changes)),
-            );
-        }
-        // Routed changes, per target table in arrival order; each target
-        // also records the versions of the plugins that routed to it.
-        let mut by_target: BTreeMap<usize, ChangeBatch> = BTreeMap::new();
-        for (from, table, changes) in routed {
-            let target = participants
-                .iter()
-                .map(|&(t, _)| t)
-                .find(|&t| self.tables[t].name == table);
-            match target {
-                Some(target) => {
-                    let (source, target_run) = two(&mut self.tables, from, target);
-                    target_run.window.ran_as(&source.window);
-                    by_target.entry(target).or_default().extend(&changes);
-                }
-                None => {
-                    let reason = format!(
-                        "routed to table `{table}`, which does not take changes from topic `{topic}`: \
-                         configure it as a `[[tables]]` entry fed by this topic or by routes only"
-                    );
-                    for row in 0..changes.len() {
-                        let offset = changes.offset(row);
-                        self.reject(from, &part, offset, DlqStage::Transform, reason.clone());
-                    }
-                }
-            }
-        }
-        for (target, changes) in by_target {
-            self.write(target, &part, changes);
-        }
-        self.metrics.buffered(self.buffered.0, self.buffered.1);
-    }
-
-    /// Applies changes to table `index`'s writer, those past its door; what
-    /// the writer refuses goes to the DLQ.
-    fn write(&mut self, index: usize, part: &Part<'_>, mut changes: ChangeBatch) {
-        let run = &mut self.tables[index];
-        let door = run.door(part.topic, part.partition);
-        if (0..changes.len()).any(|row| changes.offset(row) < door) {
-            changes.retain(|b, row| b.offset(row) >= door);
-        }
-        if changes.is_empty() {
-            return;
-        }
-        let mut dead = Vec::new();
-        for rejected in run.writer.apply(changes) {
-            if let Some(record) = part.by_offset.get(&rejected.change.position.offset) {
-                dead.push(letter(
-                    record,
-                    &run.name,
-                    DlqStage::Write,
-                    rejected.error.to_string(),
-                ));
-            }
-        }
-        run.publish_types();
-        for letter in dead {
-            self.bury(index, letter);
-        }
-    }
-
-    /// Sends the record at `offset` to table `index`'s dead letters, if it is
-    /// past the table's door.
-    fn reject(&mut self, index: usize, part: &Part<'_>, offset: i64, stage: DlqStage, reason: String) {
-        let run = &self.tables[index];
-        if offset < run.door(part.topic, part.partition) {
-            return;
-        }
-        if let Some(record) = part.by_offset.get(&offset) {
-            let dead = letter(record, &run.name, stage, reason);
-            self.bury(index, dead);
-        }
-    }
-
-    /// Buffers a dead letter in table `index`'s window.
-    fn bury(&mut self, index: usize, letter: DeadLetter) {
-        self.summary.dead_letters += 1;
-        let run = &mut self.tables[index];
-        run.note_reason(&letter);
-        run.window.bury(letter);
-    }
-
     /// Commits the window: per table, its DLQ files (and DLQ topic records)
     /// first, then its snapshot. A table whose commit fails keeps its window
     /// for the next attempt; tables already committed are not redone.
@@ -376,7 +214,10 @@ impl Pipeline {
             let started = Instant::now();
             let report = self
                 .runtime
-                .block_on(run.writer.commit(run.window.consumed(), run.window.plugins()))
+                .block_on(
+                    run.writer
+                        .commit(run.window.consumed(), run.window.plugins()),
+                )
                 .map_err(|source| PipelineError::Commit {
                     table: run.name.clone(),
                     source: Box::new(source),
@@ -473,38 +314,6 @@ fn stopped(_: StagingStopped) -> PipelineError {
     PipelineError::StagingStopped
 }
 
-/// One topic partition's records, for the changes and rejections made of them.
-struct Part<'a> {
-    by_offset: HashMap<i64, &'a RawRecord>,
-    topic: &'a str,
-    partition: i32,
-}
-
-/// Mutable access to two different tables.
-fn two(tables: &mut [TableRun], a: usize, b: usize) -> (&TableRun, &mut TableRun) {
-    assert_ne!(a, b, "a table routes to itself only through its own output");
-    if a < b {
-        let (left, right) = tables.split_at_mut(b);
-        (&left[a], &mut right[0])
-    } else {
-        let (left, right) = tables.split_at_mut(a);
-        (&right[0], &mut left[b])
-    }
-}
-
-fn letter(record: &RawRecord, table: &str, stage: DlqStage, reason: String) -> DeadLetter {
-    DeadLetter {
-        position: record.position(),
-        timestamp: record.timestamp,
-        key: record.key.clone(),
-        value: record.value.clone(),
-        headers: record.headers.clone(),
-        table: table.to_string(),
-        stage,
-        reason,
-    }
-}
-
 fn log_commit(table: &str, report: &CommitReport, took: std::time::Duration) {
     if report.dropped {
         tracing::warn!(%table, "another writer committed these offsets first; the window was dropped, not applied twice");
@@ -522,17 +331,4 @@ fn log_commit(table: &str, report: &CommitReport, took: std::time::Duration) {
         ?took,
         "committed"
     );
-}
-
-/// Groups `records` into runs of one topic partition, keeping each
-/// partition's order.
-fn by_partition(records: Vec<RawRecord>) -> Vec<Vec<RawRecord>> {
-    let mut groups: BTreeMap<(Arc<str>, i32), Vec<RawRecord>> = BTreeMap::new();
-    for record in records {
-        groups
-            .entry((record.topic.clone(), record.partition))
-            .or_default()
-            .push(record);
-    }
-    groups.into_values().collect()
 }

@@ -51,8 +51,8 @@ impl Pipeline {
             )));
         }
         let batch = self.config.commit.max_records.min(MAX_POLL);
-        let mut source = FileSource::open(&path, &topic, batch)
-            .map_err(|e| PipelineError::Connect(e.into()))?;
+        let mut source =
+            FileSource::open(&path, &topic, batch).map_err(|e| PipelineError::Connect(e.into()))?;
         self.drive(&mut source, &StopSignal::new(), true)
     }
 

@@ -128,7 +128,11 @@ impl Drop for Staging {
 }
 
 /// Runs `work` through the chain of each of its tables.
-fn stage_partition(chains: &mut [Chain], metrics: &Metrics, work: PartitionWork) -> StagedPartition {
+fn stage_partition(
+    chains: &mut [Chain],
+    metrics: &Metrics,
+    work: PartitionWork,
+) -> StagedPartition {
     let tables = work
         .tables
         .iter()

@@ -111,7 +111,11 @@ impl TableRun {
             }
         };
         let total = |key: &str| -> Option<u64> {
-            let summary = &table.metadata.current_snapshot()?.summary().additional_properties;
+            let summary = &table
+                .metadata
+                .current_snapshot()?
+                .summary()
+                .additional_properties;
             summary.get(key)?.parse().ok()
         };
         metrics.table_state(

@@ -38,14 +38,18 @@ impl TableWindow {
     pub fn read(&mut self, topic: &Arc<str>, partition: i32, first: Option<i64>, last: i64) {
         self.consumed.advance(topic, partition, last + 1);
         if let Some(first) = first {
-            self.start.entry((topic.clone(), partition)).or_insert(first);
+            self.start
+                .entry((topic.clone(), partition))
+                .or_insert(first);
         }
     }
 
     /// Adds a dead letter.
     pub fn bury(&mut self, letter: DeadLetter) {
         let key = (letter.position.topic.clone(), letter.position.partition);
-        self.start.entry(key.clone()).or_insert(letter.position.offset);
+        self.start
+            .entry(key.clone())
+            .or_insert(letter.position.offset);
         self.dead.entry(key).or_default().push(letter);
     }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::change::{ChangeBatch, ChangeBatchBuilder, ColumnType};
-use crate::decode::{Decoded, DebeziumDecoder};
+use crate::decode::{DebeziumDecoder, Decoded};
 use crate::dlq::DlqStage;
 use crate::metrics::Metrics;
 use crate::source::RawRecord;

@@ -300,7 +300,9 @@ mod tests {
     fn a_file_source_reads_from_where_it_is_positioned_each_time() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
-        let lines: String = (0..5).map(|i| format!("{{\"key\": {i}, \"value\": null}}\n")).collect();
+        let lines: String = (0..5)
+            .map(|i| format!("{{\"key\": {i}, \"value\": null}}\n"))
+            .collect();
         std::fs::write(&path, lines).unwrap();
         let mut source = FileSource::open(&path, "t", 2).unwrap();
         assert_eq!(source.assignment(), vec![("t".to_string(), 0)]);
@@ -316,7 +318,9 @@ mod tests {
     #[test]
     fn a_missing_file_is_an_error_at_open() {
         let dir = tempfile::tempdir().unwrap();
-        let error = FileSource::open(&dir.path().join("none.jsonl"), "t", 10).err().unwrap();
+        let error = FileSource::open(&dir.path().join("none.jsonl"), "t", 10)
+            .err()
+            .unwrap();
         assert!(error.to_string().contains("none.jsonl"), "{error}");
     }
 }

@@ -28,8 +28,8 @@ pub mod writer;
 
 pub use error::{ChangeError, Rejected, TableError};
 pub use index::{KeyIndex, RowLocation};
-pub use rebuild::RebuildStats;
 pub use options::{DEFAULT_MAX_NEW_COLUMNS, TableOptions};
+pub use rebuild::RebuildStats;
 pub use writer::{CommitReport, TableIdent, TableWriter};
 
 #[cfg(test)]

@@ -266,7 +266,9 @@ impl TableWriter {
                 table,
                 kept: (changes, report),
                 conflicts,
-            } => Ok(Some(self.finish(table, changes, report, offsets, conflicts))),
+            } => Ok(Some(
+                self.finish(table, changes, report, offsets, conflicts),
+            )),
             Outcome::Dropped { conflicts } => Ok(Some(CommitReport {
                 dropped: true,
                 conflicts,

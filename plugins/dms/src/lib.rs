@@ -5,8 +5,7 @@
 
 use floe_guest::json::write_json_row;
 use floe_guest::{
-    ChangeBuilder, Config, Decoder, Error, Op, Record, counter_add,
-    parse::parse_timestamp,
+    ChangeBuilder, Config, Decoder, Error, Op, Record, counter_add, parse::parse_timestamp,
 };
 use serde_json::{Map, Value as Json};
 

@@ -255,7 +255,9 @@ pub fn write_config_with_source(
 ) -> PathBuf {
     PipelineToml::kafka(PIPELINE, servers, source, topic, table)
         .catalog(&catalog.config)
-        .table_keys(&format!("partition_by = [\"region\"]\ncreate = true\n{extra}"))
+        .table_keys(&format!(
+            "partition_by = [\"region\"]\ncreate = true\n{extra}"
+        ))
         .write(dir)
 }
 

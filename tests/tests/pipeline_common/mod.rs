@@ -10,9 +10,7 @@ use std::process::{Command, Stdio};
 use floe_tests::config::PipelineToml;
 use floe_tests::floe_bin;
 #[allow(unused_imports)] // Each test binary uses some of them.
-pub use floe_tests::reader::{
-    assert_reads, dead_letters, dlq_columns, read_oracle, sorted,
-};
+pub use floe_tests::reader::{assert_reads, dead_letters, dlq_columns, read_oracle, sorted};
 
 use crate::iceberg_common::TestCatalog;
 
