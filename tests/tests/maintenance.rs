@@ -346,14 +346,18 @@ properties = { "floe.orphans.min-age-ms" = "3600000" }"#,
 }
 
 /// The current snapshot's manifests, read by PyIceberg: `(count, entries
-/// with status EXISTING)`.
-fn current_manifests(catalog: &TestCatalog) -> (u64, u64) {
+/// with status EXISTING, its summary's manifests-created + manifests-kept,
+/// manifests-replaced over the retained snapshots)`.
+fn current_manifests(catalog: &TestCatalog) -> (u64, u64, u64, u64) {
     let code = format!(
         r#"import json
 t = catalog.load_table({TABLE:?})
-ms = t.current_snapshot().manifests(t.io)
+s = t.current_snapshot()
+ms = s.manifests(t.io)
 existing = sum(1 for m in ms for e in m.fetch_manifest_entry(t.io, discard_deleted=False) if e.status.name == "EXISTING")
-print(json.dumps([len(ms), existing]))"#
+summed = int(s.summary["manifests-created"]) + int(s.summary["manifests-kept"])
+replaced = sum(int(x.summary["manifests-replaced"]) for x in t.metadata.snapshots)
+print(json.dumps([len(ms), existing, summed, replaced]))"#
     );
     serde_json::from_str(&catalog.python(&code)).unwrap()
 }
@@ -375,7 +379,7 @@ fn hundreds_of_commits_keep_the_manifests_of_a_snapshot_bounded() {
         "{}",
         read["snapshots"]
     );
-    let (manifests, existing) = current_manifests(&catalog);
+    let (manifests, existing, summed, _) = current_manifests(&catalog);
     assert!(
         manifests <= 2 * 100 + 2,
         "over 300 commits, at most a bin of 100 per group: {manifests} manifests"
@@ -384,12 +388,20 @@ fn hundreds_of_commits_keep_the_manifests_of_a_snapshot_bounded() {
         existing > 0,
         "merged manifests carry their entries as EXISTING"
     );
+    assert_eq!(
+        summed, manifests,
+        "the summary's manifests-created + manifests-kept count the snapshot's manifests"
+    );
     // A restart rebuilds the key index from merged manifests and goes on.
     write_events(dir.path(), &lines);
     run_to_end(&config);
     check(&catalog, &oracle, 2400, "after a restart");
-    let (manifests, _) = current_manifests(&catalog);
+    let (manifests, _, _, replaced) = current_manifests(&catalog);
     assert!(manifests <= 2 * 100 + 2, "{manifests} manifests");
+    assert!(
+        replaced > 0,
+        "some commit merged manifests (manifests-replaced)"
+    );
 }
 
 /// Whether the table exists and has a snapshot (PyIceberg).

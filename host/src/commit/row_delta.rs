@@ -15,7 +15,9 @@
 //!   (see [`super::merge`]);
 //! - the snapshot: operation `append` (no deletes), `overwrite` (data and
 //!   deletes) or `delete` (deletes only); summary: the spec's `added-*`,
-//!   `deleted-*`, `removed-*` and `total-*` counters, `floe.pipeline`,
+//!   `deleted-*`, `removed-*` and `total-*` counters, `manifests-created`,
+//!   `manifests-kept` and `manifests-replaced` (as the Java library writes
+//!   them), `floe.pipeline`,
 //!   `floe.offsets` (cumulative, see [`super::offsets`]) and `floe.plugins`;
 //! - a new metadata file (with the new current schema first, when the schema
 //!   evolved) swapped in by [`SqlCatalog::commit_table`].
@@ -204,6 +206,10 @@ pub async fn commit_row_delta(
             _ => Vec::new(),
         };
         let merged_path = |n: usize| format!("{metadata_dir}/{commit_uuid}-merged-m{n}.avro");
+        let carried: std::collections::HashSet<String> = parent_manifests
+            .iter()
+            .map(|m| m.manifest_path.clone())
+            .collect();
         let parent_manifests = merge_manifests(
             &metadata,
             MergePolicy::from_properties(metadata.properties()),
@@ -217,6 +223,18 @@ pub async fn commit_row_delta(
             },
         )
         .await?;
+        let kept = parent_manifests
+            .iter()
+            .filter(|m| carried.contains(&m.manifest_path))
+            .count();
+        let manifest_counts = [
+            (
+                SUMMARY_MANIFESTS_CREATED,
+                new_manifests.len() + parent_manifests.len() - kept,
+            ),
+            (SUMMARY_MANIFESTS_KEPT, kept),
+            (SUMMARY_MANIFESTS_REPLACED, carried.len() - kept),
+        ];
 
         let list_path = format!("{metadata_dir}/snap-{snapshot_id}-1-{commit_uuid}.avro");
         let list_out = file_io
@@ -240,6 +258,9 @@ pub async fn commit_row_delta(
 
         let previous = parent.as_ref().map(|p| &p.summary().additional_properties);
         let mut properties = summary.build();
+        for (key, count) in manifest_counts {
+            properties.insert(key.into(), count.to_string());
+        }
         add_totals(&mut properties, previous, delta.truncate);
         properties.insert(SUMMARY_PIPELINE.into(), delta.pipeline.clone());
         let carried = latest_floe_snapshot(&metadata, &delta.pipeline)
@@ -299,6 +320,13 @@ pub async fn commit_row_delta(
     }
     result
 }
+
+/// Summary key (the Java library's): manifests this snapshot wrote.
+pub const SUMMARY_MANIFESTS_CREATED: &str = "manifests-created";
+/// Summary key (the Java library's): manifests carried over unchanged.
+pub const SUMMARY_MANIFESTS_KEPT: &str = "manifests-kept";
+/// Summary key (the Java library's): carried manifests merged into new ones.
+pub const SUMMARY_MANIFESTS_REPLACED: &str = "manifests-replaced";
 
 /// A snapshot id not yet used by the table: random, positive.
 fn new_snapshot_id(metadata: &TableMetadata) -> i64 {

@@ -1,7 +1,7 @@
 //! The series of a table's size and of its maintenance (see
 //! [`crate::maintain`]): `floe_table_snapshots{table}`,
 //! `floe_table_metadata_bytes{table}`, `floe_table_data_files{table}`,
-//! `floe_table_delete_files{table}`, and per kind of maintenance
+//! `floe_table_delete_files{table}`, `floe_table_manifests{table}`, and per kind of maintenance
 //! (`expire_snapshots`, `delete_orphans`) `floe_maintenance_runs_total{table,kind}` and
 //! `floe_maintenance_duration_seconds{table,kind}`, and
 //! `floe_orphan_files_deleted_total{table}`.
@@ -33,6 +33,9 @@ pub struct TableState {
     pub data_files: Option<u64>,
     /// Live delete files (the current snapshot's `total-delete-files`), when known.
     pub delete_files: Option<u64>,
+    /// Manifests of the current snapshot (its `manifests-created` plus
+    /// `manifests-kept`), when known.
+    pub manifests: Option<u64>,
 }
 
 /// A table's size and its maintenance runs.
@@ -41,6 +44,7 @@ pub struct MaintenanceMetrics {
     metadata_bytes: Family<TableLabel, Gauge>,
     data_files: Family<TableLabel, Gauge>,
     delete_files: Family<TableLabel, Gauge>,
+    manifests: Family<TableLabel, Gauge>,
     runs: Family<KindLabels, Counter>,
     seconds: HistogramFamily<KindLabels>,
     orphans: Family<TableLabel, Counter>,
@@ -73,6 +77,12 @@ impl MaintenanceMetrics {
             "Live delete files of a table (its current snapshot's total-delete-files)",
             delete_files.clone(),
         );
+        let manifests = Family::<TableLabel, Gauge>::default();
+        registry.register(
+            "table_manifests",
+            "Manifests of a table's current snapshot",
+            manifests.clone(),
+        );
         let runs = Family::<KindLabels, Counter>::default();
         registry.register(
             "maintenance_runs",
@@ -96,6 +106,7 @@ impl MaintenanceMetrics {
             metadata_bytes,
             data_files,
             delete_files,
+            manifests,
             runs,
             seconds,
             orphans,
@@ -115,6 +126,7 @@ impl MaintenanceMetrics {
             (&self.metadata_bytes, state.metadata_bytes),
             (&self.data_files, state.data_files),
             (&self.delete_files, state.delete_files),
+            (&self.manifests, state.manifests),
         ] {
             if let Some(value) = value {
                 family.get_or_create(&label).set(value as i64);
@@ -157,6 +169,7 @@ mod tests {
             metadata_bytes: Some(3456),
             data_files: Some(7),
             delete_files: Some(3),
+            manifests: Some(4),
         };
         metrics.maintenance().table_state("inv.t", state);
         metrics.maintenance().table_state(
@@ -175,6 +188,7 @@ mod tests {
             r#"floe_table_metadata_bytes{table="inv.t"} 3456"#,
             r#"floe_table_data_files{table="inv.t"} 7"#,
             r#"floe_table_delete_files{table="inv.t"} 3"#,
+            r#"floe_table_manifests{table="inv.t"} 4"#,
             r#"floe_maintenance_runs_total{table="inv.t",kind="expire_snapshots"} 1"#,
             r#"floe_maintenance_duration_seconds_count{table="inv.t",kind="expire_snapshots"} 1"#,
         ] {

@@ -8,6 +8,7 @@ use iceberg::spec::Schema;
 
 use crate::change::ColumnType;
 use crate::commit::catalog::{self, SqlCatalog};
+use crate::commit::row_delta::{SUMMARY_MANIFESTS_CREATED, SUMMARY_MANIFESTS_KEPT};
 use crate::config::{PipelineConfig, TableConfig, TopicRouter};
 use crate::decode::{DebeziumConfig, DebeziumDecoder};
 use crate::dlq::DeadLetter;
@@ -125,6 +126,9 @@ impl TableRun {
                 metadata_bytes: self.maintainer.metadata_bytes(),
                 data_files: total("total-data-files"),
                 delete_files: total("total-delete-files"),
+                manifests: total(SUMMARY_MANIFESTS_CREATED)
+                    .zip(total(SUMMARY_MANIFESTS_KEPT))
+                    .map(|(created, kept)| created + kept),
             },
         );
     }
