@@ -8,7 +8,9 @@
 # they are missing. The Kafka tests need no server: they run librdkafka's
 # mock cluster (a Kafka-protocol broker on a real port) in the test process,
 # and also the standalone broker `tansu` when it is installed (FLOE_TANSU or
-# `tansu` on the PATH).
+# `tansu` on the PATH). Spark 3.5 with Iceberg (pyspark from PyPI, set up by
+# ../shared/tools/spark/setup.sh, about 40 s the first time) reads a
+# maintained table as the independent JVM reader.
 #
 # `.ci/run` calls this script. Everything it needs it installs itself.
 set -euo pipefail
@@ -51,6 +53,23 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     export FLOE_TEST_POSTGRES=1 # now a missing server fails the test instead of skipping it
+fi
+
+step "Apache Spark 3.5 with Iceberg (the independent JVM reader of the maintenance test)"
+spark_tools="${FLOE_SPARK_TOOLS:-}"
+if [[ -z "$spark_tools" ]]; then
+    for candidate in "$repo/../shared/tools/spark" "${FLOE_FIXTURES:+$FLOE_FIXTURES/../../tools/spark}"; do
+        if [[ -n "$candidate" && -f "$candidate/setup.sh" ]]; then
+            spark_tools="$(cd "$candidate" && pwd)"
+            break
+        fi
+    done
+fi
+if [[ -n "$spark_tools" ]] && command -v java >/dev/null && FLOE_SPARK="$(bash "$spark_tools/setup.sh")"; then
+    export FLOE_SPARK FLOE_SPARK_TOOLS="$spark_tools"
+    export FLOE_TEST_SPARK=1 # now a Spark that cannot read a table fails the test instead of skipping it
+else
+    echo "Spark (../shared/tools/spark, pyspark from PyPI, Java 17) is not available: the Spark test will say it skipped" >&2
 fi
 
 step "standalone Kafka broker (tansu) for the standalone-broker test"

@@ -484,3 +484,82 @@ properties = { "write.metadata.previous-versions-max" = "3", "floe.expire.max-sn
         "after a sweep, every file is reachable and every reachable file is there"
     );
 }
+
+/// Spark's tools: the folder `../shared/tools/spark/setup.sh` installed
+/// (`$FLOE_SPARK`, else `~/.cache/floe-spark`) and the one with `read.py`
+/// (`$FLOE_SPARK_TOOLS`, else `../shared/tools/spark` beside the workspace);
+/// `None` when either is missing.
+fn spark_tools() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let installed = std::env::var_os("FLOE_SPARK")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/floe-spark")))?;
+    let tools = std::env::var_os("FLOE_SPARK_TOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| floe_tests::workspace_root().join("../shared/tools/spark"));
+    let python = installed.join("venv/bin/python");
+    let read = tools.join("read.py");
+    (python.is_file() && read.is_file()).then_some((python, read))
+}
+
+#[test]
+fn spark_reads_a_merged_and_expired_table_as_pyiceberg_does() {
+    let Some((python, read)) = spark_tools() else {
+        assert!(
+            std::env::var("FLOE_TEST_SPARK").as_deref() != Ok("1"),
+            "FLOE_TEST_SPARK=1 but Spark's tools are missing (bash ../shared/tools/spark/setup.sh)"
+        );
+        eprintln!(
+            "SKIPPED spark_reads_a_merged_and_expired_table_as_pyiceberg_does: Spark is not installed (bash ../shared/tools/spark/setup.sh)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let (lines, oracle) = generate_truncating(1500, usize::MAX);
+    let config = write_config(
+        dir.path(),
+        &catalog,
+        TOPIC,
+        TABLE,
+        5,
+        r#"create = true
+properties = { "commit.manifest.min-count-to-merge" = "10", "floe.expire.max-snapshots" = "10", "floe.expire.interval-ms" = "0", "write.metadata.previous-versions-max" = "5" }"#,
+    );
+    write_events(dir.path(), &lines);
+    run_to_end(&config);
+    let read_back = check(&catalog, &oracle, 1500, "PyIceberg and DuckDB");
+    assert_eq!(
+        read_back["snapshots"], 10,
+        "expired down to the count limit"
+    );
+    let (_, _, _, replaced) = current_manifests(&catalog);
+    assert!(replaced > 0, "the retained snapshots include merges");
+
+    let metadata = catalog.python(&format!(
+        "print(catalog.load_table({TABLE:?}).metadata_location)"
+    ));
+    let dump = dir.path().join("spark.jsonl");
+    let output = std::process::Command::new(&python)
+        .arg(&read)
+        .arg(metadata.trim())
+        .args(["--key", "id", "--dump"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "Spark failed to read the table:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Json> = std::fs::read_to_string(&dump)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let expected: Vec<Json> = oracle[1499].values().cloned().collect();
+    assert_eq!(
+        pipeline_common::sorted(&Json::Array(rows)),
+        expected,
+        "Spark reads the oracle"
+    );
+}
