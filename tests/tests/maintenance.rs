@@ -176,6 +176,27 @@ properties = { "write.metadata.previous-versions-max" = "5", "floe.expire.max-sn
     check(&catalog, &oracle, 3000, "rerun");
 }
 
+/// Commits an expiry of every snapshot but the current one, and deletes
+/// nothing: what a crash right after expiry's commit leaves. Returns how
+/// many snapshots expired and how many the table had.
+fn commit_expiry_alone(catalog: &TestCatalog) -> (usize, usize) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let sql = catalog.open().await;
+        let table = sql
+            .load_table(&parse_table_ident(TABLE).unwrap())
+            .await
+            .unwrap();
+        let policy = MaintenancePolicy {
+            max_snapshot_age_ms: 0,
+            ..MaintenancePolicy::from_properties(table.metadata.properties())
+        };
+        let ids = snapshots_to_expire(&table.metadata, &policy, "test-cdc", now_ms());
+        commit_expiry(&sql, &table, &ids).await.unwrap();
+        (ids.len(), table.metadata.snapshots().len())
+    })
+}
+
 #[test]
 fn an_expiry_whose_deletions_never_ran_leaves_a_readable_table() {
     let dir = tempfile::tempdir().unwrap();
@@ -194,25 +215,8 @@ fn an_expiry_whose_deletions_never_ran_leaves_a_readable_table() {
     let (files_before, _) = files_on_disk_and_reachable(&catalog, dir.path());
 
     // The expiry's commit alone: what a crash right after it leaves.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let sql = catalog.open().await;
-        let table = sql
-            .load_table(&parse_table_ident(TABLE).unwrap())
-            .await
-            .unwrap();
-        let policy = MaintenancePolicy {
-            max_snapshot_age_ms: 0,
-            ..MaintenancePolicy::from_properties(table.metadata.properties())
-        };
-        let ids = snapshots_to_expire(&table.metadata, &policy, "test-cdc", now_ms());
-        assert_eq!(
-            ids.len() + 1,
-            table.metadata.snapshots().len(),
-            "all but the current one"
-        );
-        commit_expiry(&sql, &table, &ids).await.unwrap();
-    });
+    let (expired, had) = commit_expiry_alone(&catalog);
+    assert_eq!(expired + 1, had, "all but the current one");
     let (files_after, reachable) = files_on_disk_and_reachable(&catalog, dir.path());
     let deleted: Vec<_> = files_before.difference(&files_after).collect();
     assert!(
@@ -285,20 +289,7 @@ properties = { "floe.orphans.min-age-ms" = "3600000" }"#,
     run_to_end(&config);
     // Orphans as a crash leaves them: an expiry committed whose deletions
     // never ran, and a data file of a commit that never landed.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let sql = catalog.open().await;
-        let table = sql
-            .load_table(&parse_table_ident(TABLE).unwrap())
-            .await
-            .unwrap();
-        let policy = MaintenancePolicy {
-            max_snapshot_age_ms: 0,
-            ..MaintenancePolicy::from_properties(table.metadata.properties())
-        };
-        let ids = snapshots_to_expire(&table.metadata, &policy, "test-cdc", now_ms());
-        commit_expiry(&sql, &table, &ids).await.unwrap();
-    });
+    commit_expiry_alone(&catalog);
     let table_dir = dir.path().join("warehouse/shop/items");
     let lost = table_dir.join("data/00000-lost-commit.parquet");
     std::fs::write(&lost, b"PAR1 a file no commit landed").unwrap();

@@ -26,7 +26,7 @@ use iceberg::spec::{
     TableMetadata,
 };
 
-use super::CommitError;
+use super::{CommitError, table_property};
 
 /// Table property: merge manifests on commit.
 pub const MERGE_ENABLED: &str = "commit.manifest-merge.enabled";
@@ -55,15 +55,12 @@ impl MergePolicy {
     /// The policy a table's properties give; absent or unparsable values
     /// take the defaults.
     pub fn from_properties(properties: &HashMap<String, String>) -> Self {
-        fn get<T: std::str::FromStr>(p: &HashMap<String, String>, key: &str, default: T) -> T {
-            p.get(key)
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default)
-        }
         MergePolicy {
-            enabled: get(properties, MERGE_ENABLED, true),
-            min_count: get(properties, MIN_COUNT_TO_MERGE, DEFAULT_MIN_COUNT_TO_MERGE).max(2),
-            target_bytes: get(properties, TARGET_SIZE_BYTES, DEFAULT_TARGET_SIZE_BYTES).max(1),
+            enabled: table_property(properties, MERGE_ENABLED, true),
+            min_count: table_property(properties, MIN_COUNT_TO_MERGE, DEFAULT_MIN_COUNT_TO_MERGE)
+                .max(2),
+            target_bytes: table_property(properties, TARGET_SIZE_BYTES, DEFAULT_TARGET_SIZE_BYTES)
+                .max(1),
         }
     }
 }
@@ -82,17 +79,39 @@ pub struct MergeTarget<'a> {
     pub written: &'a mut Vec<String>,
 }
 
+/// What [`merge_manifests`] made of the carried manifests.
+#[derive(Debug, Default)]
+pub struct Merged {
+    /// The manifests for the new list, in the carried order: each merged
+    /// manifest takes the place of the newest manifest it replaces.
+    pub manifests: Vec<ManifestFile>,
+    /// Merged manifests written.
+    pub created: usize,
+    /// Carried manifests merged into them.
+    pub replaced: usize,
+}
+
+impl Merged {
+    /// Carried manifests kept as they were.
+    pub fn kept(&self) -> usize {
+        self.manifests.len() - self.created
+    }
+}
+
 /// The manifests `carried` (the parent snapshot's, newest first) with the
-/// bins that are due merged, in the same order: each merged manifest takes
-/// the place of the newest manifest it replaces.
+/// bins that are due merged.
 pub async fn merge_manifests(
     metadata: &TableMetadata,
     policy: MergePolicy,
     carried: Vec<ManifestFile>,
     target: &mut MergeTarget<'_>,
-) -> Result<Vec<ManifestFile>, CommitError> {
+) -> Result<Merged, CommitError> {
+    let unmerged = |manifests| Merged {
+        manifests,
+        ..Merged::default()
+    };
     if !policy.enabled || carried.len() < 2 {
-        return Ok(carried);
+        return Ok(unmerged(carried));
     }
     let mut groups: HashMap<(bool, i32), Vec<usize>> = HashMap::new();
     for (at, manifest) in carried.iter().enumerate() {
@@ -130,8 +149,9 @@ pub async fn merge_manifests(
         }
     }
     if replaced.is_empty() {
-        return Ok(carried);
+        return Ok(unmerged(carried));
     }
+    let replaced_count = replaced.len();
     let mut out = Vec::with_capacity(carried.len());
     for (at, manifest) in carried.into_iter().enumerate() {
         match replaced.remove(&at) {
@@ -140,7 +160,11 @@ pub async fn merge_manifests(
             Some(None) => {}
         }
     }
-    Ok(out)
+    Ok(Merged {
+        manifests: out,
+        created: merged,
+        replaced: replaced_count,
+    })
 }
 
 /// Packs items of `sizes` (newest first) into bins of at most `target`

@@ -21,6 +21,20 @@ pub use catalog::{CatalogConfig, CatalogError, LoadedTable, SqlCatalog};
 pub use offsets::Offsets;
 pub use row_delta::{RowDelta, commit_row_delta};
 
+/// Table property `key` of `properties` as a `T`; `default` when it is
+/// absent or does not parse (surrounding white space is ignored). The one
+/// reading of the commit and maintenance policies' properties.
+pub fn table_property<T: std::str::FromStr>(
+    properties: &std::collections::HashMap<String, String>,
+    key: &str,
+    default: T,
+) -> T {
+    properties
+        .get(key)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 /// A commit that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {

@@ -206,11 +206,7 @@ pub async fn commit_row_delta(
             _ => Vec::new(),
         };
         let merged_path = |n: usize| format!("{metadata_dir}/{commit_uuid}-merged-m{n}.avro");
-        let carried: std::collections::HashSet<String> = parent_manifests
-            .iter()
-            .map(|m| m.manifest_path.clone())
-            .collect();
-        let parent_manifests = merge_manifests(
+        let merged = merge_manifests(
             &metadata,
             MergePolicy::from_properties(metadata.properties()),
             parent_manifests,
@@ -223,17 +219,10 @@ pub async fn commit_row_delta(
             },
         )
         .await?;
-        let kept = parent_manifests
-            .iter()
-            .filter(|m| carried.contains(&m.manifest_path))
-            .count();
         let manifest_counts = [
-            (
-                SUMMARY_MANIFESTS_CREATED,
-                new_manifests.len() + parent_manifests.len() - kept,
-            ),
-            (SUMMARY_MANIFESTS_KEPT, kept),
-            (SUMMARY_MANIFESTS_REPLACED, carried.len() - kept),
+            (SUMMARY_MANIFESTS_CREATED, new_manifests.len() + merged.created),
+            (SUMMARY_MANIFESTS_KEPT, merged.kept()),
+            (SUMMARY_MANIFESTS_REPLACED, merged.replaced),
         ];
 
         let list_path = format!("{metadata_dir}/snap-{snapshot_id}-1-{commit_uuid}.avro");
@@ -250,7 +239,7 @@ pub async fn commit_row_delta(
             parent.as_ref().map(|p| p.snapshot_id()),
             sequence_number,
         );
-        list.add_manifests(new_manifests.into_iter().chain(parent_manifests))
+        list.add_manifests(new_manifests.into_iter().chain(merged.manifests))
             .map_err(iceberg_err(&table, format!("writing {list_path}")))?;
         list.close()
             .await

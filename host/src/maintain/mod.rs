@@ -56,7 +56,7 @@ use futures::StreamExt;
 use iceberg::io::FileIO;
 use tracing::{debug, info, warn};
 
-use crate::commit::{CommitError, LoadedTable, SqlCatalog};
+use crate::commit::{CommitError, LoadedTable, SqlCatalog, table_property};
 
 /// Table property: metadata-log entries a new metadata file keeps.
 pub const PREVIOUS_VERSIONS_MAX: &str = "write.metadata.previous-versions-max";
@@ -115,32 +115,31 @@ impl MaintenancePolicy {
     /// The policy a table's properties give; a property that is absent or
     /// not a number takes floe's default.
     pub fn from_properties(properties: &HashMap<String, String>) -> Self {
-        fn get<T: std::str::FromStr>(p: &HashMap<String, String>, key: &str, default: T) -> T {
-            p.get(key)
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default)
-        }
         MaintenancePolicy {
-            max_snapshot_age_ms: get(properties, MAX_SNAPSHOT_AGE_MS, DEFAULT_MAX_SNAPSHOT_AGE_MS)
-                .max(0),
-            max_snapshots: get(properties, MAX_SNAPSHOTS, DEFAULT_MAX_SNAPSHOTS).max(1),
-            min_snapshots_to_keep: get(
+            max_snapshot_age_ms: table_property(
+                properties,
+                MAX_SNAPSHOT_AGE_MS,
+                DEFAULT_MAX_SNAPSHOT_AGE_MS,
+            )
+            .max(0),
+            max_snapshots: table_property(properties, MAX_SNAPSHOTS, DEFAULT_MAX_SNAPSHOTS).max(1),
+            min_snapshots_to_keep: table_property(
                 properties,
                 MIN_SNAPSHOTS_TO_KEEP,
                 DEFAULT_MIN_SNAPSHOTS_TO_KEEP,
             )
             .max(1),
-            interval: Duration::from_millis(get(
+            interval: Duration::from_millis(table_property(
                 properties,
                 EXPIRE_INTERVAL_MS,
                 DEFAULT_EXPIRE_INTERVAL_MS,
             )),
-            orphan_min_age: Duration::from_millis(get(
+            orphan_min_age: Duration::from_millis(table_property(
                 properties,
                 orphans::ORPHAN_MIN_AGE_MS,
                 orphans::DEFAULT_ORPHAN_MIN_AGE_MS,
             )),
-            orphan_interval: Duration::from_millis(get(
+            orphan_interval: Duration::from_millis(table_property(
                 properties,
                 orphans::ORPHAN_INTERVAL_MS,
                 orphans::DEFAULT_ORPHAN_INTERVAL_MS,
