@@ -11,14 +11,19 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use apache_avro::Schema;
 use apache_avro::types::Value as Avro;
-use apache_avro::{Schema, to_avro_datum};
 use floe::change::{ColumnType, Image, Value};
 use floe::decode::{DebeziumConfig, DebeziumDecoder};
 use floe::plugin::{DecodeStage, StageSettings};
 use floe::source::RawRecord;
-use floe_tests::{customer, plugin_path, registry_with, workspace_root};
+use floe_tests::{customer, plugin_path, registry_with};
 use serde_json::{Map, Value as Json, json};
+
+#[path = "../tests/decoder_common/dts.rs"]
+mod dts;
+
+use dts::{rec, union};
 
 const BATCH: i64 = 1024;
 
@@ -129,10 +134,6 @@ fn dms(row: &Image) -> Vec<u8> {
 }
 
 fn dts(schema: &Schema, row: &Image) -> Vec<u8> {
-    let rec = |fields: Vec<(&str, Avro)>| {
-        Avro::Record(fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect())
-    };
-    let union = |i: u32, v: Avro| Avro::Union(i, Box::new(v));
     let (mut fields, mut values) = (Vec::new(), Vec::new());
     for f in row.fields() {
         let (code, value) = match &f.value {
@@ -204,39 +205,17 @@ fn dts(schema: &Schema, row: &Image) -> Vec<u8> {
             ),
             Some(other) => panic!("no DTS value for {other:?}"),
         };
-        fields.push(rec(vec![
-            ("name", Avro::String(f.name.to_string())),
-            ("dataTypeNumber", Avro::Int(code)),
-        ]));
+        fields.push((f.name.to_string(), code));
         values.push(value);
     }
-    let value = rec(vec![
-        ("version", Avro::Int(0)),
-        ("id", Avro::Long(1)),
-        ("sourceTimestamp", Avro::Long(1_700_000_000)),
-        ("sourcePosition", Avro::String("4@mysql-bin.000001".into())),
-        ("safeSourcePosition", Avro::String(String::new())),
-        ("sourceTxid", Avro::String("0".into())),
-        (
-            "source",
-            rec(vec![
-                ("sourceType", Avro::Enum(0, "MySQL".into())),
-                ("version", Avro::String("8.0".into())),
-            ]),
-        ),
-        ("operation", Avro::Enum(0, "INSERT".into())),
-        (
-            "objectName",
-            union(1, Avro::String("inventory.customers".into())),
-        ),
-        ("processTimestamps", union(0, Avro::Null)),
-        ("tags", Avro::Map(Default::default())),
-        ("fields", union(2, Avro::Array(fields))),
-        ("beforeImages", union(0, Avro::Null)),
-        ("afterImages", union(2, Avro::Array(values))),
-        ("bornTimestamp", Avro::Long(0)),
-    ]);
-    to_avro_datum(schema, value).expect("a DTS Record")
+    dts::record(
+        schema,
+        (0, "INSERT"),
+        "inventory.customers",
+        &fields,
+        None,
+        Some(union(2, Avro::Array(values))),
+    )
 }
 
 fn main() {
@@ -246,9 +225,7 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(3),
     );
-    let schema_text =
-        std::fs::read_to_string(workspace_root().join("plugins/dts/schema/Record.avsc")).unwrap();
-    let schema = Schema::parse_str(&schema_text).unwrap();
+    let schema = dts::schema();
     let batches = |encode: &dyn Fn(&Image) -> Vec<u8>| -> Vec<Vec<RawRecord>> {
         (0..4)
             .map(|b| {

@@ -16,8 +16,9 @@ mod pipeline_common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use apache_avro::Schema;
 use apache_avro::types::Value as Avro;
-use apache_avro::{Schema, to_avro_datum};
+use decoder_common::dts::{self, rec, schema, union};
 use decoder_common::{Change, Lcg, Row, row, workload};
 use iceberg_common::{TestCatalog, decimal2};
 use kafka_common::{Broker, Floe, table_offsets_of, wait_caught_up, write_config};
@@ -28,20 +29,6 @@ use serde_json::{Value as Json, json};
 const TOPIC: &str = "dts_items";
 const TABLE: &str = "shop.items";
 const REGIONS: [&str; 3] = ["eu", "us", "apac"];
-
-/// The Record schema the plugin decodes with.
-fn schema() -> Schema {
-    let path = floe_tests::workspace_root().join("plugins/dts/schema/Record.avsc");
-    Schema::parse_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn union(branch: u32, value: Avro) -> Avro {
-    Avro::Union(branch, Box::new(value))
-}
-
-fn rec(fields: Vec<(&str, Avro)>) -> Avro {
-    Avro::Record(fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect())
-}
 
 fn character(text: &str) -> Avro {
     union(
@@ -109,40 +96,15 @@ const COLUMNS: [(&str, i32); 5] = [
 
 /// One Record: `operation` (its index in the schema's enum) on `shop.items`.
 fn record(schema: &Schema, op: (u32, &str), before: Option<&Row>, after: Option<&Row>) -> Vec<u8> {
-    let fields = COLUMNS
-        .iter()
-        .map(|(n, c)| {
-            rec(vec![
-                ("name", Avro::String((*n).into())),
-                ("dataTypeNumber", Avro::Int(*c)),
-            ])
-        })
-        .collect();
-    let none = || union(0, Avro::Null);
-    let value = rec(vec![
-        ("version", Avro::Int(0)),
-        ("id", Avro::Long(1)),
-        ("sourceTimestamp", Avro::Long(1_700_000_000)),
-        ("sourcePosition", Avro::String("4@mysql-bin.000001".into())),
-        ("safeSourcePosition", Avro::String(String::new())),
-        ("sourceTxid", Avro::String("0".into())),
-        (
-            "source",
-            rec(vec![
-                ("sourceType", Avro::Enum(0, "MySQL".into())),
-                ("version", Avro::String("8.0".into())),
-            ]),
-        ),
-        ("operation", Avro::Enum(op.0, op.1.into())),
-        ("objectName", union(1, Avro::String("shop.items".into()))),
-        ("processTimestamps", none()),
-        ("tags", Avro::Map(Default::default())),
-        ("fields", union(2, Avro::Array(fields))),
-        ("beforeImages", before.map_or_else(none, image)),
-        ("afterImages", after.map_or_else(none, image)),
-        ("bornTimestamp", Avro::Long(0)),
-    ]);
-    to_avro_datum(schema, value).unwrap()
+    let fields: Vec<(String, i32)> = COLUMNS.iter().map(|(n, c)| ((*n).into(), *c)).collect();
+    dts::record(
+        schema,
+        op,
+        "shop.items",
+        &fields,
+        before.map(image),
+        after.map(image),
+    )
 }
 
 /// The records (BEGIN/COMMIT around each change, a DDL and a poison record

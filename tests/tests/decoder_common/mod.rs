@@ -3,21 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod dts;
+
 use std::collections::BTreeMap;
 
-/// A tiny deterministic generator.
-pub struct Lcg(pub u64);
-
-impl Lcg {
-    /// A number below `n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
+pub use floe_tests::cdc::Lcg;
 
 /// A row of `shop.items`.
 #[derive(Clone, Debug)]
