@@ -111,11 +111,6 @@ impl Chain {
         }
     }
 
-    /// The table whose chain this is.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Decodes `records` (one partition's, in offset order) and runs the
     /// transforms, reporting plugin calls and guessed timestamp units into
     /// `metrics`. Never fails: what cannot be handled is in
