@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of floe, from a fresh clone on a fresh machine: builds the
-# example plugins (Rust for wasm32-wasip2, Python with componentize-py) and
-# the floe binary, then runs the Rust tests (cargo nextest, unit and end to
-# end), the doc tests, the example plugins' unit tests and the Python SDK's
-# tests. As root it installs PostgreSQL (Debian's package) for the SQL
+# example plugins (Rust for wasm32-wasip2, Python with componentize-py,
+# JavaScript with ComponentizeJS; Node.js comes from Debian's package when
+# missing) and the floe binary, then runs the Rust tests (cargo nextest, unit
+# and end to end), the doc tests, the example plugins' unit tests and the
+# Python and JavaScript SDKs' tests. As root it installs PostgreSQL (Debian's package) for the SQL
 # catalog's PostgreSQL test, and the headers librdkafka builds against when
 # they are missing. The Kafka tests need no server: they run librdkafka's
 # mock cluster (a Kafka-protocol broker on a real port) in the test process,
@@ -39,6 +40,8 @@ step "example plugins (Rust, wasm32-wasip2)"
 bash scripts/build-plugins.sh
 step "example plugins (Python, componentize-py)"
 bash scripts/build-python-plugins.sh
+step "example plugins (JavaScript, ComponentizeJS)"
+bash scripts/build-js-plugins.sh
 step "floe binary"
 cargo build --release --locked -p floe
 
@@ -99,3 +102,6 @@ cargo test --locked --manifest-path plugins/Cargo.toml --target-dir target
 
 step "Python SDK tests"
 .venv/bin/python -m pytest -q guest-sdk/python/tests
+
+step "JavaScript SDK tests (Node)"
+(cd guest-sdk/js && node --test tests/)

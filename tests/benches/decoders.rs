@@ -1,5 +1,5 @@
 //! Decoder throughput: ns per record for the `canal`, `dms` and `dts`
-//! decoder plugins through the host, against the native Debezium JSON
+//! decoder plugins (and `canal-js`, canal in JavaScript) through the host, against the native Debezium JSON
 //! decoder, on inserts of the same 10-column customer rows (ids, names,
 //! email, phone, region, a decimal, a timestamp, a boolean, a double) in
 //! batches of 1,024 records.
@@ -263,8 +263,10 @@ fn main() {
     });
     println!("  debezium JSON, native           {base:>7.0} ns/record");
 
-    let plugins: [(&str, Encode); 3] = [
+    let plugins: [(&str, Encode); 4] = [
         ("canal", Box::new(canal)),
+        // The same decoder written with the JavaScript SDK.
+        ("canal-js", Box::new(canal)),
         ("dms", Box::new(dms)),
         ("dts", Box::new(move |row| dts(&schema, row))),
     ];
@@ -282,7 +284,7 @@ fn main() {
             black_box(stage.apply(batch));
         });
         println!(
-            "  {name:<5} plugin (Wasm)             {ns:>7.0} ns/record  ({:.2}x native Debezium)",
+            "  {name:<8} plugin (Wasm)          {ns:>7.0} ns/record  ({:.2}x native Debezium)",
             ns / base
         );
     }

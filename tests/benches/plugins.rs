@@ -264,4 +264,10 @@ fn main() {
         let python = measure(min, &batches[..2], len, |batch| mask_py.apply(batch));
         println!("  mask, Python plugin                  {python:>7.0} ns/change");
     }
+
+    if wanted("js") {
+        let (_d, mut mask_js) = stage("mask-js", &mask_config);
+        let js = measure(min, &batches[..2], len, |batch| mask_js.apply(batch));
+        println!("  mask, JavaScript plugin              {js:>7.0} ns/change");
+    }
 }

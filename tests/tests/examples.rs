@@ -86,7 +86,7 @@ fn fixture_changes() -> Vec<Change> {
 
 #[test]
 fn mask_hashes_the_configured_columns_in_both_images() {
-    for plugin in ["mask", "mask-py"] {
+    for plugin in ["mask", "mask-py", "mask-js"] {
         let output = run(
             plugin,
             &[("columns", "email,last_name"), ("salt", "s3cret")],
@@ -208,8 +208,30 @@ fn mask_in_python_matches_mask_in_rust_on_every_type() {
 }
 
 #[test]
+fn mask_in_javascript_matches_mask_in_rust_on_every_type() {
+    let changes = customer_changes(1..=120);
+    let config = [
+        ("columns", "id,email,phone,balance,created_at,active,score"),
+        ("salt", "s"),
+    ];
+    let rust = run("mask", &config, changes.clone());
+    let js = run("mask-js", &config, changes);
+    assert_eq!(rust.changes.len(), 120);
+    assert_eq!(rust.changes, js.changes);
+    let redact = [
+        ("columns", "email,balance,active"),
+        ("mode", "redact"),
+        ("replacement", "<hidden>"),
+    ];
+    assert_eq!(
+        run("mask", &redact, customer_changes(1..=40)).changes,
+        run("mask-js", &redact, customer_changes(1..=40)).changes
+    );
+}
+
+#[test]
 fn mask_refuses_a_config_without_columns_or_salt() {
-    for plugin in ["mask", "mask-py"] {
+    for plugin in ["mask", "mask-py", "mask-js"] {
         let (_dir, registry) = registry_with(&[(plugin, plugin_path(plugin))]);
         let error = TransformStage::new(registry.clone(), plugin, settings(&[("salt", "x")]))
             .err()

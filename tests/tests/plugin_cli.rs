@@ -41,7 +41,9 @@ fn check_accepts_every_example_and_prints_world_contract_and_imports() {
         ("route", "transformer"),
         ("passthrough", "transformer"),
         ("mask-py", "transformer"),
+        ("mask-js", "transformer"),
         ("maxwell", "decoder"),
+        ("canal-js", "decoder"),
     ] {
         let path = plugin_path(name);
         let output = floe(&["plugin", "check", path.to_str().unwrap()], None);
