@@ -3,6 +3,7 @@
 mod demo;
 mod dlq;
 mod plugin;
+mod plugin_new;
 mod run;
 mod table;
 

@@ -37,6 +37,10 @@ pub enum PluginCommand {
     /// reads changes in floe's JSON form (see the README). Input is JSON
     /// lines or concatenated JSON documents.
     Test(TestArgs),
+    /// Create a plugin folder that builds with one command: source with a
+    /// commented example, a README, sample input and a test that runs the
+    /// plugin with `floe plugin test`.
+    New(super::plugin_new::NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +75,7 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     match command {
         PluginCommand::Check { files } => check(&files),
         PluginCommand::Test(args) => test(args),
+        PluginCommand::New(args) => super::plugin_new::new(args),
     }
 }
 
