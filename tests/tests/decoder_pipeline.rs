@@ -1,4 +1,4 @@
-//! The Canal and DMS decoder plugins end to end through `floe run` on a
+//! The Canal (in Rust and in JavaScript) and DMS decoder plugins end to end through `floe run` on a
 //! file source: a randomized workload of inserts, updates (some changing
 //! the key), deletes, non-row messages and poison records over a small key
 //! space, rendered in each format; the process killed with SIGKILL at
@@ -259,6 +259,20 @@ fn dms_through_floe_run_with_kills_equals_the_oracle() {
         "dms",
         &lines,
         live.values().map(dms_oracle).collect(),
+        &poison,
+    );
+}
+
+#[test]
+fn canal_in_javascript_through_floe_run_with_kills_equals_the_oracle() {
+    let (changes, live) = workload(0xca4a2, 2000, 80);
+    let (lines, poison) = canal_lines(&changes, &mut Lcg(7));
+    assert!(poison.len() > 3, "poison records");
+    run_with_kills(
+        "canal-js",
+        "canal",
+        &lines,
+        live.values().map(canal_oracle).collect(),
         &poison,
     );
 }
