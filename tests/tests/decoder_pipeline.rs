@@ -1,5 +1,5 @@
-//! The Canal (in Rust and in JavaScript) and DMS decoder plugins end to end through `floe run` on a
-//! file source: a randomized workload of inserts, updates (some changing
+//! The Canal (in Rust and in JavaScript) and DMS decoder plugins end to end
+//! through `floe run` on a file source: a randomized workload of inserts, updates (some changing
 //! the key), deletes, non-row messages and poison records over a small key
 //! space, rendered in each format; the process killed with SIGKILL at
 //! random moments and restarted; then the table, read by PyIceberg and
