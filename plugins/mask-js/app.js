@@ -16,9 +16,23 @@
 import {
   STRING, Transformer, exportTransformer, log,
 } from '../../guest-sdk/js/src/index.js';
-import { sha256Hex } from './sha256.js';
 
 const utf8 = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/**
+ * The UTF-8 bytes of the lowercase hex SHA-256 of `salt ‖ value`: the
+ * engine's native digest (an interpreted SHA-256 costs ~300 µs a value here).
+ */
+async function hashHex(salt, value) {
+  const input = new Uint8Array(salt.length + value.length);
+  input.set(salt, 0);
+  input.set(value, salt.length);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', input));
+  let hex = '';
+  for (const b of digest) hex += HEX[b];
+  return utf8.encode(hex);
+}
 
 class Mask extends Transformer {
   constructor(config) {
@@ -40,14 +54,14 @@ class Mask extends Transformer {
     log.info(`mask-js: ${this.mode} ${this.columns.join(', ')}`);
   }
 
-  transform(change) {
+  async transform(change) {
     for (const image of [change.before, change.after]) {
       if (!image.present) continue;
       for (const name of this.columns) {
         const entry = image.lookup(name);
         if (entry === undefined || entry.raw === null) continue; // absent stays absent, NULL stays NULL
         if (this.mode === 'hash') {
-          image.setRaw(name, utf8.encode(sha256Hex(this.salt, entry.raw)), STRING);
+          image.setRaw(name, await hashHex(this.salt, entry.raw), STRING);
         } else if (entry.type === STRING) {
           image.setRaw(name, this.replacement);
         } else {

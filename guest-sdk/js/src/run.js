@@ -57,14 +57,16 @@ export class Counters {
     else this._pending.set(name, (this._pending.get(name) ?? 0n) + d);
   }
 
-  /** Runs `body` with additions buffered, then sends them. */
-  batch(body) {
+  /** Starts buffering additions (at the start of a batch). */
+  begin() {
     this._pending = new Map();
-    try {
-      return body();
-    } finally {
-      const pending = this._pending;
-      this._pending = null;
+  }
+
+  /** Sends the buffered additions, one host call per counter (at the end of a batch). */
+  end() {
+    const pending = this._pending;
+    this._pending = null;
+    if (pending !== null) {
       for (const [name, d] of pending) if (d > 0n) this._host.counterAdd(name, d);
     }
   }
@@ -93,19 +95,24 @@ export function transformerExports(cls, counters) {
       },
     },
     transform: {
-      transform(wit) {
+      // Async so that a plugin's transform may be: ComponentizeJS runs the
+      // guest's event loop until the returned promise settles.
+      async transform(wit) {
         if (plugin === null) throw 'floe-guest: transform called before a successful init';
         const batch = new Batch(wit);
         const outcomes = new Uint8Array(batch.length);
         const replaced = [];
         const routes = [];
         const rejected = [];
-        counters.batch(() => {
+        counters.begin();
+        try {
           for (let i = 0; i < batch.length; i++) {
             const change = batch.change(i);
             let result;
             try {
               result = plugin.transform(change);
+              // An async transform (e.g. one that awaits crypto.subtle): awaited per change.
+              if (result instanceof Promise) result = await result;
             } catch (e) {
               outcomes[i] = REJECT;
               rejected.push({ row: i, reason: message(e) });
@@ -135,7 +142,9 @@ export function transformerExports(cls, counters) {
               rejected.push({ row: i, reason: `transform returned ${String(result)}; expected Keep, Drop, a Route or a Reject` });
             }
           }
-        });
+        } finally {
+          counters.end();
+        }
         return {
           outcomes,
           replaced: replaced.length > 0 ? buildBatch(replaced) : emptyBatch(),
@@ -161,16 +170,18 @@ export function decoderExports(cls, counters) {
       },
     },
     decode: {
-      decode(wit) {
+      async decode(wit) {
         if (plugin === null) throw 'floe-guest: decode called before a successful init';
         const all = [];
         const sourceRow = [];
         const rejected = [];
-        counters.batch(() => {
-          records(wit).forEach((record, row) => {
+        counters.begin();
+        try {
+          for (const [row, record] of records(wit).entries()) {
             let out;
             try {
               out = plugin.decode(record);
+              if (out instanceof Promise) out = await out;
               if (out === undefined || out === null) out = [];
               else if (out instanceof Change) out = [out];
               else if (!Array.isArray(out) || !out.every((c) => c instanceof Change)) {
@@ -180,14 +191,16 @@ export function decoderExports(cls, counters) {
               buildBatch(out);
             } catch (e) {
               rejected.push({ row, reason: message(e) });
-              return;
+              continue;
             }
             for (const change of out) {
               all.push(change);
               sourceRow.push(row);
             }
-          });
-        });
+          }
+        } finally {
+          counters.end();
+        }
         return { sourceRow: Uint32Array.from(sourceRow), changes: buildBatch(all), rejected };
       },
     },

@@ -55,12 +55,12 @@ class Rules {
   }
 }
 
-test('a transformer batch: drop, route, reject, throw, replace, keep', () => {
+test('a transformer batch: drop, route, reject, throw, replace, keep', async () => {
   const host = fakeHost();
   const { lifecycle, transform } = transformerExports(Rules, new Counters(host));
   assert.throws(() => lifecycle.init([]), (e) => e === 'missing required config key `domain`');
   lifecycle.init([['domain', 'example.org']]);
-  const out = transform.transform(customers(8));
+  const out = await transform.transform(customers(8));
   assert.deepEqual([...out.outcomes], [1, 3, 4, 4, 2, 2, 4, 0]);
   assert.deepEqual(out.routes, ['shop.vip']);
   assert.deepEqual(out.rejected, [
@@ -80,13 +80,15 @@ test('a transformer batch: drop, route, reject, throw, replace, keep', () => {
   assert.deepEqual([...cols.amount.presence], [2, 0], 'renamed in row 4 only; removed in row 5');
 });
 
-test('counters are summed per batch', () => {
+test('counters are summed per batch', async () => {
   const host = fakeHost();
   const counters = new Counters(host);
-  class Count { transform() { counters.add('seen'); counters.add('twice', 2); } }
+  class Count {
+    async transform() { counters.add('seen'); counters.add('twice', 2); }
+  }
   const { lifecycle, transform } = transformerExports(Count, counters);
   lifecycle.init([]);
-  transform.transform(customers(5));
+  await transform.transform(customers(5));
   assert.equal(host.counters.get('seen'), 5n);
   assert.equal(host.counters.get('twice'), 10n);
   assert.throws(() => counters.add('x', -1), RangeError);
@@ -124,10 +126,10 @@ class Rows {
   }
 }
 
-test('a decoder batch: several changes per record, tombstones, rejections', () => {
+test('a decoder batch: several changes per record, tombstones, rejections', async () => {
   const { lifecycle, decode: exp } = decoderExports(Rows, new Counters(fakeHost()));
   lifecycle.init([]);
-  const out = exp.decode(recordBatch(['{"rows":[1,2]}', null, '{"rows":3}', 'not json', '{"rows":[4]}', '{"rows":[1.5]}']));
+  const out = await exp.decode(recordBatch(['{"rows":[1,2]}', null, '{"rows":3}', 'not json', '{"rows":[4]}', '{"rows":[1.5]}']));
   assert.deepEqual([...out.sourceRow], [0, 0, 4]);
   assert.deepEqual(out.rejected.map((r) => r.row), [2, 3, 5]);
   assert.equal(out.rejected[0].reason, 'no rows');
