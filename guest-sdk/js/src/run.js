@@ -72,13 +72,29 @@ export class Counters {
   }
 }
 
-/** Builds the plugin instance from `init`'s pairs; a throw refuses the config with its message. */
-function initPlugin(cls, pairs) {
-  try {
-    return new cls(new Config(pairs));
-  } catch (e) {
-    throw message(e); // the WIT result's error: a string
-  }
+/**
+ * The plugin instance of `cls` and the `lifecycle` export that (re)builds it
+ * from `init`'s pairs; a throw in the constructor refuses the configuration
+ * with its message. `instance()` throws until an `init` succeeded.
+ */
+function pluginLifecycle(cls) {
+  let plugin = null;
+  return {
+    lifecycle: {
+      init(pairs) {
+        plugin = null;
+        try {
+          plugin = new cls(new Config(pairs));
+        } catch (e) {
+          throw message(e); // the WIT result's error: a string
+        }
+      },
+    },
+    instance() {
+      if (plugin === null) throw 'floe-guest: called before a successful init';
+      return plugin;
+    },
+  };
 }
 
 /** The `lifecycle` and `transform` exports of transformer class `cls`. */
@@ -86,19 +102,14 @@ export function transformerExports(cls, counters) {
   if (typeof cls !== 'function' || typeof cls.prototype.transform !== 'function') {
     throw new TypeError('exportTransformer takes a class with a transform(change) method');
   }
-  let plugin = null;
+  const { lifecycle, instance } = pluginLifecycle(cls);
   return {
-    lifecycle: {
-      init(pairs) {
-        plugin = null;
-        plugin = initPlugin(cls, pairs);
-      },
-    },
+    lifecycle,
     transform: {
       // Async so that a plugin's transform may be: ComponentizeJS runs the
       // guest's event loop until the returned promise settles.
       async transform(wit) {
-        if (plugin === null) throw 'floe-guest: transform called before a successful init';
+        const plugin = instance();
         const batch = new Batch(wit);
         const outcomes = new Uint8Array(batch.length);
         const replaced = [];
@@ -161,17 +172,12 @@ export function decoderExports(cls, counters) {
   if (typeof cls !== 'function' || typeof cls.prototype.decode !== 'function') {
     throw new TypeError('exportDecoder takes a class with a decode(record) method');
   }
-  let plugin = null;
+  const { lifecycle, instance } = pluginLifecycle(cls);
   return {
-    lifecycle: {
-      init(pairs) {
-        plugin = null;
-        plugin = initPlugin(cls, pairs);
-      },
-    },
+    lifecycle,
     decode: {
       async decode(wit) {
-        if (plugin === null) throw 'floe-guest: decode called before a successful init';
+        const plugin = instance();
         const all = [];
         const sourceRow = [];
         const rejected = [];
