@@ -3,7 +3,6 @@
 
 import { opCode } from './change.js';
 
-const ABSENT = 0;
 const NULL = 1;
 const VALUE = 2;
 
@@ -11,47 +10,52 @@ const VALUE = 2;
 function buildImages(changes, side) {
   const n = changes.length;
   const present = new Uint8Array(n);
-  // (name, type) -> { name, type, cells: per-row {type, raw} or undefined }, in first-seen order.
-  const columns = new Map();
+  // name -> (type -> column), each column { name, type, cells: per-row entry or undefined,
+  // size }, and the columns in first-seen order. Types are canonical objects.
+  const byName = new Map();
+  const order = [];
   for (let r = 0; r < n; r++) {
     const image = changes[r][side];
     if (!image.present) continue;
     present[r] = 1;
-    for (const [name, entry] of image.entries()) {
-      const key = `${name}\u0000${entry.type}`;
-      let column = columns.get(key);
+    for (const [name, entry] of image.entryMap()) {
+      let byType = byName.get(name);
+      if (byType === undefined) {
+        byType = new Map();
+        byName.set(name, byType);
+      }
+      let column = byType.get(entry.type);
       if (column === undefined) {
-        column = { name, type: entry.type, cells: new Array(n) };
-        columns.set(key, column);
+        column = { name, type: entry.type, cells: new Array(n), size: 0 };
+        byType.set(entry.type, column);
+        order.push(column);
       }
       column.cells[r] = entry;
+      if (entry.raw !== null) column.size += entry.raw.length;
     }
   }
-  const out = [];
-  for (const column of columns.values()) {
+  const out = new Array(order.length);
+  for (let c = 0; c < order.length; c++) {
+    const column = order[c];
+    const { cells } = column;
     const presence = new Uint8Array(n);
     const offsets = new Uint32Array(n + 1);
-    let size = 0;
-    for (let r = 0; r < n; r++) {
-      const cell = column.cells[r];
-      if (cell !== undefined && cell.raw !== null) size += cell.raw.length;
-    }
-    const data = new Uint8Array(size);
+    const data = new Uint8Array(column.size);
     let at = 0;
     for (let r = 0; r < n; r++) {
-      const cell = column.cells[r];
-      if (cell === undefined) {
-        presence[r] = ABSENT;
-      } else if (cell.raw === null) {
-        presence[r] = NULL;
-      } else {
-        presence[r] = VALUE;
-        data.set(cell.raw, at);
-        at += cell.raw.length;
+      const cell = cells[r];
+      if (cell !== undefined) {
+        if (cell.raw === null) {
+          presence[r] = NULL;
+        } else {
+          presence[r] = VALUE;
+          data.set(cell.raw, at);
+          at += cell.raw.length;
+        }
       }
       offsets[r + 1] = at;
     }
-    out.push({ name: column.name, type: column.type.toWit(), presence, offsets, data });
+    out[c] = { name: column.name, type: column.type.toWit(), presence, offsets, data };
   }
   return { present, columns: out };
 }

@@ -136,6 +136,12 @@ export class Image {
     return this._present ? [...this._side.entries(this._row).keys()] : [];
   }
 
+  /** The columns as a map name -> `{type, raw}`, in order (not to be changed). */
+  entryMap() {
+    if (this._entries !== null) return this._entries;
+    return this._present ? this._side.entries(this._row) : new Map();
+  }
+
   /** `[name, {type, raw}]` of every column, in order. */
   entries() {
     if (this._entries !== null) return [...this._entries.entries()];
