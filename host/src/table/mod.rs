@@ -36,4 +36,6 @@ pub use rebuild::RebuildStats;
 pub use writer::{CommitReport, TableIdent, TableWriter};
 
 #[cfg(test)]
+mod fill_tests;
+#[cfg(test)]
 mod tests;
