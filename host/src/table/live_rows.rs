@@ -15,8 +15,9 @@ use futures::TryStreamExt;
 use iceberg::arrow::ArrowFileReader;
 use iceberg::io::FileIO;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection, RowSelector};
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use parquet::file::metadata::PageIndexPolicy;
 
 use crate::change::ColumnType;
 
@@ -49,9 +50,15 @@ pub async fn read_rows(
     let input = file_io.new_input(path).map_err(|e| e.to_string())?;
     let meta = input.metadata().await.map_err(|e| e.to_string())?;
     let reader = input.reader().await.map_err(|e| e.to_string())?;
-    let builder = ParquetRecordBatchStreamBuilder::new(ArrowFileReader::new(meta, reader))
-        .await
-        .map_err(|e| e.to_string())?;
+    // With the offset index (when the file has one) only the pages that
+    // hold the rows asked for are fetched and decoded.
+    let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+    let builder = ParquetRecordBatchStreamBuilder::new_with_options(
+        ArrowFileReader::new(meta, reader),
+        options,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let rows_in_file = builder.metadata().file_metadata().num_rows();
     if let Some(&last) = positions.last()
         && i64::from(last) >= rows_in_file
