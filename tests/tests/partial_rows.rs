@@ -24,6 +24,7 @@ use pipeline_common::{
     dead_letters, floe_run, read_oracle, run_to_end, write_config, write_events,
 };
 use serde_json::{Map, Value as Json, json};
+use sha2::{Digest, Sha256};
 
 const TOPIC: &str = "dbserver1.public.documents";
 const TABLE: &str = "public.documents";
@@ -261,12 +262,62 @@ fn run_and_kill(config: &Path, after: Duration) -> bool {
     true
 }
 
+/// Writes the workload's file and the pipeline (commits every 100 records,
+/// `extra` appended to the configuration), runs `floe run` killed `kills`
+/// times at random moments, then to the end; returns the last run's stderr.
+fn run_workload(
+    dir: &Path,
+    catalog: &TestCatalog,
+    workload: &Workload,
+    extra: &str,
+    kills: usize,
+) -> String {
+    let config = write_config(
+        dir,
+        catalog,
+        TOPIC,
+        TABLE,
+        100,
+        "partition_by = [\"region\"]\ncreate = true\ntypes = { blob = \"binary\" }",
+    );
+    let text = std::fs::read_to_string(&config).unwrap() + extra;
+    std::fs::write(&config, text).unwrap();
+    write_events(dir, &workload.lines);
+    let mut rng = Lcg(11);
+    let mut killed = 0;
+    for _ in 0..kills {
+        if run_and_kill(&config, Duration::from_millis(30 + rng.below(500))) {
+            killed += 1;
+        }
+    }
+    let summary = run_to_end(&config);
+    println!("killed {killed} times; last run: {summary}");
+    summary
+}
+
+/// Asserts that the DLQ holds exactly the workload's partial updates of
+/// keys without a row, once each, with the reason.
+fn assert_dead_letters(dir: &Path, workload: &Workload) {
+    let letters = dead_letters(dir);
+    let offsets: Vec<i64> = letters.iter().map(|(o, _, _)| *o).collect();
+    assert_eq!(
+        offsets, workload.dead,
+        "each partial row without a row, once"
+    );
+    for (offset, stage, reason) in &letters {
+        assert_eq!(stage, "write", "offset {offset}");
+        assert!(
+            reason.contains("partial row of a key with no row"),
+            "offset {offset}: {reason}"
+        );
+    }
+}
+
 #[test]
 fn partial_rows_are_filled_across_kills_and_unknown_keys_go_to_the_dlq() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = TestCatalog::new(dir.path());
-    let count = 3000;
-    let workload = generate(0x70a57, count);
+    let workload = generate(0x70a57, 3000);
     let share = workload.partial as f64 / workload.updates as f64;
     println!(
         "{} updates, {} partial ({:.0} %), {} partial updates of keys without a row",
@@ -277,24 +328,7 @@ fn partial_rows_are_filled_across_kills_and_unknown_keys_go_to_the_dlq() {
     );
     assert!((0.25..0.35).contains(&share), "about 30 % partial: {share}");
     assert!(workload.dead.len() >= 10, "{}", workload.dead.len());
-    let config = write_config(
-        dir.path(),
-        &catalog,
-        TOPIC,
-        TABLE,
-        100,
-        "partition_by = [\"region\"]\ncreate = true\ntypes = { blob = \"binary\" }",
-    );
-    write_events(dir.path(), &workload.lines);
-    let mut rng = Lcg(11);
-    let mut kills = 0;
-    for _ in 0..10 {
-        if run_and_kill(&config, Duration::from_millis(30 + rng.below(500))) {
-            kills += 1;
-        }
-    }
-    let summary = run_to_end(&config);
-    println!("killed {kills} times; last run: {summary}");
+    run_workload(dir.path(), &catalog, &workload, "", 10);
 
     let oracle: BTreeMap<i64, Json> = workload
         .oracle
@@ -313,18 +347,38 @@ fn partial_rows_are_filled_across_kills_and_unknown_keys_go_to_the_dlq() {
         ),
         "no placeholder bytes in the binary column"
     );
+    assert_dead_letters(dir.path(), &workload);
+}
 
-    let letters = dead_letters(dir.path());
-    let offsets: Vec<i64> = letters.iter().map(|(o, _, _)| *o).collect();
-    assert_eq!(
-        offsets, workload.dead,
-        "each partial row without a row, once"
+#[test]
+fn a_transform_plugin_sees_partial_rows_without_their_unchanged_columns() {
+    // `mask` hashes `name`; a partial row whose `name` is unchanged reaches
+    // it without one, and is filled after the chain from the (hashed) row.
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = TestCatalog::new(dir.path());
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(floe_tests::plugin_path("mask"), plugins.join("mask.wasm")).unwrap();
+    let workload = generate(0x3a5c, 1200);
+    let extra = format!(
+        "transforms = [{{ plugin = \"mask\", config = {{ columns = \"name\", salt = \"s3cret\" }} }}]\n\
+         [plugins]\ndir = \"plugins\"\nhot_reload = false\ncache_dir = {:?}\n",
+        floe_tests::workspace_root()
+            .join("target/floe-test-cache")
+            .display()
+            .to_string()
     );
-    for (offset, stage, reason) in &letters {
-        assert_eq!(stage, "write", "offset {offset}");
-        assert!(
-            reason.contains("partial row of a key with no row"),
-            "offset {offset}: {reason}"
-        );
-    }
+    run_workload(dir.path(), &catalog, &workload, &extra, 3);
+    let oracle: BTreeMap<i64, Json> = workload
+        .oracle
+        .iter()
+        .map(|(id, row)| {
+            let mut read = row.read();
+            let hash = Sha256::digest(format!("s3cret{}", row.name).as_bytes());
+            read["name"] = json!(hash.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            (*id, read)
+        })
+        .collect();
+    read_oracle(&catalog, TABLE, &oracle);
+    assert_dead_letters(dir.path(), &workload);
 }
