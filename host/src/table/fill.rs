@@ -74,6 +74,10 @@ enum Source {
     Nowhere,
 }
 
+/// A live row read back: the columns read, and its cells; or why it could
+/// not be read.
+type LiveRow = Result<(Arc<Vec<WantedColumn>>, RowCells), String>;
+
 /// One cell filled in: name, type, bytes (`None`: NULL).
 type FilledCell = (Arc<str>, ColumnType, Option<Vec<u8>>);
 
@@ -239,11 +243,8 @@ fn key_of(image: &ImageRef<'_>, names: &[String], buf: &mut Vec<u8>) -> Option<I
 
 /// The live rows of `lookups`, each file read once: per lookup, the columns
 /// read and the row's cells, or why it could not be read.
-async fn read_table_rows(
-    lookups: &Lookups,
-    cx: &FillContext<'_>,
-) -> Vec<Result<(Arc<Vec<WantedColumn>>, RowCells), String>> {
-    let mut read: Vec<Result<(Arc<Vec<WantedColumn>>, RowCells), String>> = (0..lookups.rows.len())
+async fn read_table_rows(lookups: &Lookups, cx: &FillContext<'_>) -> Vec<LiveRow> {
+    let mut read: Vec<LiveRow> = (0..lookups.rows.len())
         .map(|_| Err(String::new()))
         .collect();
     let (Some((file_io, schema)), Some(index)) = (cx.table, cx.index) else {

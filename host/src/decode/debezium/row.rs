@@ -212,7 +212,10 @@ impl<'s, 'c> Builder<'s, 'c> {
                 // A bare null is a column YugabyteDB did not send: absent
                 // (unchanged in an update, see `finish`; NULL otherwise).
                 None if raw.get() == "null" => return Ok(()),
-                Some((_, false)) => return Ok(self.mark_unchanged(position, name)),
+                Some((_, false)) => {
+                    self.mark_unchanged(position, name);
+                    return Ok(());
+                }
                 Some((value, true)) => value,
                 None => {
                     return Err(invalid_value(
@@ -235,7 +238,8 @@ impl<'s, 'c> Builder<'s, 'c> {
                 .or_else(|| self.ctx.types.get(name).copied())
         };
         if matches!(token, Token::String(_)) && partial::is_placeholder(&token, declared()) {
-            return Ok(self.mark_unchanged(position, name));
+            self.mark_unchanged(position, name);
+            return Ok(());
         }
         let (ty, value) = match column {
             Some(column) => {
