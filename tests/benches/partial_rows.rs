@@ -11,7 +11,8 @@
 //!
 //! `cargo bench -p floe-tests --bench partial_rows` after
 //! `cargo build --release -p floe`; `FLOE_BENCH_EVENTS` sets the count
-//! (default 500,000), `FLOE_BENCH_RUNS` the runs of each (default 3).
+//! (default 500,000), `FLOE_BENCH_RUNS` the runs of each (default 3),
+//! `FLOE_BENCH_MAX_RECORDS` the commit window (default 100,000).
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
@@ -146,6 +147,7 @@ fn main() {
     };
     let events = env("FLOE_BENCH_EVENTS", 500_000);
     let runs = env("FLOE_BENCH_RUNS", 3);
+    let window = env("FLOE_BENCH_MAX_RECORDS", 100_000) as usize;
     let root = floe_tests::workspace_root().join("target/bench-partial-rows");
     println!(
         "partial-row updates, file source → Iceberg, {events} schemaless events, 70 % updates (floe run, release build)"
@@ -156,7 +158,7 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let partials = generate(&dir.join("events.jsonl"), events, partial);
-        PipelineToml::file("bench", "dbserver1.shop.accounts", "shop.accounts", 100_000)
+        PipelineToml::file("bench", "dbserver1.shop.accounts", "shop.accounts", window)
             .catalog_at("sqlite://catalog.db", "warehouse")
             .without_dlq()
             .table_keys("create = true\n")
