@@ -66,3 +66,23 @@ impl PartialRowMetrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::metrics::Metrics;
+
+    #[test]
+    fn fills_are_counted_by_source_and_dead_letters_by_table() {
+        let metrics = Metrics::new();
+        metrics.partial_rows().filled("db.t", 2, 3, 1);
+        metrics.partial_rows().filled("db.t", 0, 4, 0);
+        let text = metrics.encode();
+        for line in [
+            r#"floe_partial_rows_filled_total{table="db.t",source="pending"} 2"#,
+            r#"floe_partial_rows_filled_total{table="db.t",source="table"} 7"#,
+            r#"floe_partial_rows_dead_lettered_total{table="db.t"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+    }
+}
