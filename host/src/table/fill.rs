@@ -27,7 +27,7 @@ use super::error::{ChangeError, Rejected};
 use super::index::{KeyIndex, RowLocation};
 use super::key::{IndexKey, encode_cell, index_key};
 use super::live_rows::{RowCells, WantedColumn, read_rows};
-use super::schema::column_type;
+use super::schema::{SchemaMismatch, column_type};
 use super::window::Window;
 use crate::change::{ChangeBatch, ChangeBatchBuilder, ColumnType, ImageRef, Op, Unchanged, Which};
 
@@ -72,6 +72,8 @@ enum Source {
     Table(usize),
     /// Nowhere: the key has no row.
     Nowhere,
+    /// The change lacks (or has NULL in) these key columns.
+    NoKey(String),
 }
 
 /// A live row read back: the columns read, and its cells; or why it could
@@ -117,6 +119,7 @@ pub(crate) async fn fill(batch: ChangeBatch, cx: FillContext<'_>) -> Filled {
                 Err(message) => Err(ChangeError::FillRead(message.clone())),
             },
             Source::Nowhere => Err(ChangeError::NoRowToFill(describe(unchanged))),
+            Source::NoKey(names) => Err(SchemaMismatch::MissingKey(names.clone()).into()),
         };
         let cells = match cells {
             Ok(cells) => cells,
@@ -189,6 +192,9 @@ fn locate(batch: &ChangeBatch, cx: &FillContext<'_>) -> (HashMap<usize, Source>,
             .row(row)
             .and_then(|image| key_of(&image, names, &mut buf))
         else {
+            if batch.unchanged(row).is_some() {
+                sources.insert(row, Source::NoKey(names.join("`, `")));
+            }
             continue;
         };
         if op == Op::Delete {

@@ -147,6 +147,8 @@ async fn partial_rows_take_the_rows_current_state_or_go_to_the_dlq() {
             value: Some(Value::Long(id)),
         }])
     };
+    let mut no_key = image(5, Some("k"), None, None);
+    no_key.remove("id");
     let batch = vec![
         // 1: doc and blob from the table's first data file.
         change(Op::Update, Some(image(1, Some("b"), None, None)), None, 10),
@@ -166,6 +168,8 @@ async fn partial_rows_take_the_rows_current_state_or_go_to_the_dlq() {
         change(Op::Update, Some(image(2, Some("q"), None, None)), None, 16),
         // 99: never seen.
         change(Op::Update, Some(image(99, Some("q"), None, None)), None, 17),
+        // No key: no row can be found for it.
+        change(Op::Update, Some(no_key), None, 18),
     ];
     let filled = writer.fill(ChangeBatch::from(batch)).await;
     assert_eq!((filled.from_pending, filled.from_table), (2, 2));
@@ -174,7 +178,8 @@ async fn partial_rows_take_the_rows_current_state_or_go_to_the_dlq() {
         .iter()
         .map(|r| (r.change.position.offset, r.error.to_string()))
         .collect();
-    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    assert_eq!(rejected[&18], "key column `id` is missing or NULL");
     for offset in [16, 17] {
         assert!(
             rejected[&offset].contains("no row in the table or the commit window")
