@@ -33,6 +33,7 @@ use std::sync::Arc;
 use floe_contract::columnar;
 
 use super::builder::source_slot;
+use super::partial::{PartialRows, Unchanged};
 use super::{Change, ColumnType, Op, Position};
 
 pub use super::builder::{ChangeBatchBuilder, ImageBuilder};
@@ -62,6 +63,8 @@ pub struct ChangeBatch {
     pub(super) sources: Vec<(Arc<str>, i32)>,
     pub(super) source_index: Vec<u32>,
     pub(super) offsets: Vec<i64>,
+    /// The changes whose after images leave columns unchanged.
+    pub(super) partial: PartialRows,
 }
 
 impl Default for ChangeBatch {
@@ -166,14 +169,29 @@ impl ChangeBatch {
         }
     }
 
+    /// What change `row`'s after image leaves unchanged; `None` for a full
+    /// row (see [`super::partial`]).
+    pub fn unchanged(&self, row: usize) -> Option<&Unchanged> {
+        self.partial.get(row)
+    }
+
+    /// The partial rows (see [`super::partial`]).
+    pub fn partial_rows(&self) -> &PartialRows {
+        &self.partial
+    }
+
     /// Change `row` as an owned [`Change`].
     pub fn to_change(&self, row: usize) -> Change {
+        let mut after = self.after(row).map(|i| i.to_image());
+        if let (Some(after), Some(unchanged)) = (after.as_mut(), self.unchanged(row)) {
+            unchanged.mark(after);
+        }
         Change {
             op: self.op(row),
             table: self.table(row).to_string(),
             key: self.key_columns(row).to_vec(),
             before: self.before(row).map(|i| i.to_image()),
-            after: self.after(row).map(|i| i.to_image()),
+            after,
             position: self.position(row),
             event_time: self.event_time(row),
         }
@@ -314,6 +332,7 @@ impl ChangeBatch {
             sources,
             source_index,
             offsets,
+            partial: PartialRows::default(),
         })
     }
 }

@@ -8,6 +8,7 @@ use floe_contract::cell::presence;
 use floe_contract::columnar;
 
 use super::batch::{ChangeBatch, Which};
+use super::partial::{PartialRows, Unchanged};
 use super::{Change, ColumnType, Op, Position, Value};
 
 /// The index of `(topic, partition)` in `sources`, added when new.
@@ -151,6 +152,16 @@ impl ImageBuilder {
         index
     }
 
+    /// Whether the current change's image has a cell named `name`.
+    pub fn has_cell(&self, name: &str) -> bool {
+        let Some(row) = self.present.len().checked_sub(1) else {
+            return false;
+        };
+        self.columns
+            .iter()
+            .any(|c| c.name == name && c.presence.len() == row + 1)
+    }
+
     /// Gives the current change this image (empty until cells are set).
     pub fn mark_present(&mut self) {
         let row = self.row();
@@ -218,6 +229,7 @@ pub struct ChangeBatchBuilder {
     sources: Vec<(Arc<str>, i32)>,
     source_index: Vec<u32>,
     offsets: Vec<i64>,
+    partial: PartialRows,
 }
 
 impl ChangeBatchBuilder {
@@ -304,6 +316,33 @@ impl ChangeBatchBuilder {
         }
     }
 
+    /// Notes that the current change's after image leaves `unchanged`
+    /// columns unchanged (see [`super::partial`]).
+    pub fn set_unchanged(&mut self, unchanged: Unchanged) {
+        self.partial.push(self.ops.len() - 1, unchanged);
+    }
+
+    /// Carries what change `row` of `batch` left unchanged over to the
+    /// current change, for the columns its after image has no cell of: a
+    /// plugin's replacement that sets such a column gives it its value.
+    pub fn inherit_unchanged(&mut self, batch: &ChangeBatch, row: usize) {
+        let Some(unchanged) = batch.unchanged(row) else {
+            return;
+        };
+        let names: Box<[_]> = unchanged
+            .names
+            .iter()
+            .filter(|name| !self.after.has_cell(name))
+            .cloned()
+            .collect();
+        if !names.is_empty() || unchanged.absent {
+            self.set_unchanged(Unchanged {
+                names,
+                absent: unchanged.absent,
+            });
+        }
+    }
+
     /// Appends a change.
     pub fn push_change(&mut self, change: &Change) {
         self.push_change_for(&change.table, change);
@@ -328,6 +367,9 @@ impl ChangeBatchBuilder {
                     builder.set(&field.name, field.ty, field.value.as_ref());
                 }
             }
+        }
+        if let Some(unchanged) = change.after.as_ref().and_then(Unchanged::of) {
+            self.set_unchanged(unchanged);
         }
     }
 
@@ -362,6 +404,9 @@ impl ChangeBatchBuilder {
                 }
             }
         }
+        if let Some(unchanged) = batch.unchanged(row) {
+            self.set_unchanged(unchanged.clone());
+        }
     }
 
     /// The batch.
@@ -389,6 +434,7 @@ impl ChangeBatchBuilder {
             sources: self.sources,
             source_index: self.source_index,
             offsets: self.offsets,
+            partial: self.partial,
         }
     }
 }

@@ -17,9 +17,19 @@ pub struct Field {
 }
 
 /// The columns of a row as the source saw it, in source order.
+///
+/// A partial row (PostgreSQL's TOAST placeholder, YugabyteDB's `set: false`
+/// or a CHANGE-identity update) also names the columns the source left
+/// unchanged and did not send: they are not among the fields, and the table
+/// writer fills them from the row's current state.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Image {
     fields: Vec<Field>,
+    /// Columns the source left unchanged (not among `fields`).
+    unchanged: Vec<Arc<str>>,
+    /// Every column not among `fields` is unchanged (YugabyteDB's
+    /// CHANGE replica identity sends only the changed columns).
+    absent_unchanged: bool,
 }
 
 impl Image {
@@ -47,7 +57,10 @@ impl Image {
                 .all(|(i, f)| fields[..i].iter().all(|g| g.name != f.name)),
             "field names are not distinct"
         );
-        Image { fields }
+        Image {
+            fields,
+            ..Image::default()
+        }
     }
 
     /// The columns in order.
@@ -98,6 +111,42 @@ impl Image {
                 value,
             }),
         }
+    }
+
+    /// The columns the source left unchanged (see [`Image`]).
+    pub fn unchanged(&self) -> &[Arc<str>] {
+        &self.unchanged
+    }
+
+    /// Notes that the source left column `name` unchanged; it must not be
+    /// among the fields.
+    pub fn mark_unchanged(&mut self, name: impl Into<Arc<str>>) {
+        let name = name.into();
+        if !self.unchanged.contains(&name) {
+            self.unchanged.push(name);
+        }
+    }
+
+    /// Whether every column not among the fields is unchanged.
+    pub fn absent_unchanged(&self) -> bool {
+        self.absent_unchanged
+    }
+
+    /// Says whether every column not among the fields is unchanged.
+    pub fn set_absent_unchanged(&mut self, absent: bool) {
+        self.absent_unchanged = absent;
+    }
+
+    /// Whether the image is a partial row: some columns unchanged.
+    pub fn is_partial(&self) -> bool {
+        self.absent_unchanged || !self.unchanged.is_empty()
+    }
+
+    /// Forgets which columns were unchanged (the image is taken as the
+    /// whole row).
+    pub fn clear_unchanged(&mut self) {
+        self.unchanged.clear();
+        self.absent_unchanged = false;
     }
 
     /// Removes column `name`, returning it.

@@ -16,6 +16,7 @@ pub mod batch;
 mod builder;
 mod image;
 pub mod json;
+pub mod partial;
 mod value;
 mod view;
 
@@ -25,6 +26,7 @@ pub use batch::{
 };
 pub use floe_contract::{ColumnType, Op};
 pub use image::{Field, Image};
+pub use partial::{PartialRows, Unchanged};
 pub use value::Value;
 
 use std::fmt;

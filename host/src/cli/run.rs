@@ -76,8 +76,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     ", {n} integer timestamps read in a guessed unit (see the warnings; set numeric_time_columns)"
                 ),
             };
+            let partial = match summary.partial_rows {
+                0 => String::new(),
+                n => format!(", {n} partial rows filled from the rows' current state"),
+            };
             eprintln!(
-                "floe: {} records read, {} skipped (no row change), {} to the dead-letter queue, {} snapshots committed{guessed}",
+                "floe: {} records read, {} skipped (no row change), {} to the dead-letter queue, {} snapshots committed{partial}{guessed}",
                 summary.records, summary.skipped, summary.dead_letters, summary.snapshots
             );
             Ok(ExitCode::SUCCESS)

@@ -6,10 +6,12 @@
 
 mod health;
 mod maintenance;
+mod partial;
 mod registry;
 mod server;
 
 pub use health::Health;
 pub use maintenance::{MaintenanceMetrics, TableState};
+pub use partial::PartialRowMetrics;
 pub use registry::{Metrics, Totals};
 pub use server::{MetricsServer, MetricsServerError};

@@ -12,6 +12,7 @@ use prometheus_client::registry::Registry;
 
 use super::health::Health;
 use super::maintenance::MaintenanceMetrics;
+use super::partial::PartialRowMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TopicLabel {
@@ -103,6 +104,7 @@ pub struct Metrics {
     buffered_records: Gauge,
     buffered_bytes: Gauge,
     maintenance: MaintenanceMetrics,
+    partial_rows: PartialRowMetrics,
     totals: [AtomicU64; 5],
     health: Health,
 }
@@ -246,6 +248,7 @@ impl Metrics {
             buffered_bytes.clone(),
         );
         let maintenance = MaintenanceMetrics::register(&mut registry);
+        let partial_rows = PartialRowMetrics::register(&mut registry);
         Metrics {
             registry,
             records_in,
@@ -266,6 +269,7 @@ impl Metrics {
             buffered_records,
             buffered_bytes,
             maintenance,
+            partial_rows,
             totals: Default::default(),
             health: Health::new(),
         }
@@ -397,6 +401,11 @@ impl Metrics {
     pub fn buffered(&self, records: usize, bytes: usize) {
         self.buffered_records.set(records as i64);
         self.buffered_bytes.set(bytes as i64);
+    }
+
+    /// The series of partial rows filled and dead-lettered.
+    pub fn partial_rows(&self) -> &PartialRowMetrics {
+        &self.partial_rows
     }
 
     /// The series of table sizes and maintenance runs.

@@ -142,8 +142,23 @@ impl Pipeline {
         if changes.is_empty() {
             return;
         }
+        let mut refused = Vec::new();
+        if !changes.partial_rows().is_empty() {
+            // Columns the source did not send take the row's current state.
+            let filled = self.runtime.block_on(run.writer.fill(changes));
+            self.metrics.partial_rows().filled(
+                &run.name,
+                filled.from_pending,
+                filled.from_table,
+                filled.rejected.len() as u64,
+            );
+            self.summary.partial_rows += filled.from_pending + filled.from_table;
+            refused = filled.rejected;
+            changes = filled.batch;
+        }
+        refused.extend(run.writer.apply(changes));
         let mut dead = Vec::new();
-        for rejected in run.writer.apply(changes) {
+        for rejected in refused {
             if let Some(record) = part.by_offset.get(&rejected.change.position.offset) {
                 dead.push(letter(
                     record,

@@ -53,6 +53,9 @@ pub struct RunSummary {
     pub skipped: u64,
     /// Snapshots committed, over all tables.
     pub snapshots: u64,
+    /// Partial rows (columns the source did not send) filled from the
+    /// row's current state.
+    pub partial_rows: u64,
 }
 
 /// What a commit of the window did.

@@ -199,7 +199,7 @@ fn interpret(
     // A replacement that names no table or key keeps the original's.
     let inherits = (0..replaced.len())
         .any(|k| replaced.table(k).is_empty() || replaced.key_columns(k).is_empty());
-    if replace_rows.len() == batch.len() && !inherits {
+    if replace_rows.len() == batch.len() && !inherits && batch.partial_rows().is_empty() {
         return Ok(Some(Output {
             changes: replaced,
             rejected: Vec::new(),
@@ -239,6 +239,9 @@ fn interpret(
                     replaced.event_time(k),
                 );
                 changes.copy_images(&replaced, k);
+                // Columns a partial row left unchanged stay so unless the
+                // plugin set them: the table writer fills them.
+                changes.inherit_unchanged(batch, row);
             }
             outcome::ROUTE => {
                 let table = routes.next().expect("counted above");

@@ -21,6 +21,16 @@ pub enum ChangeError {
     /// The change is for a table that does not exist and is not created.
     #[error("table does not exist and `create` is off")]
     NoTable,
+    /// A partial row (columns the source left unchanged and did not send)
+    /// of a key that has no row to take them from: not written with holes.
+    #[error(
+        "partial row of a key with no row in the table or the commit window: its unchanged \
+         columns ({0}) have no value to keep, so it is not written"
+    )]
+    NoRowToFill(String),
+    /// A partial row's live row could not be read to fill it.
+    #[error("partial row not written: {0}")]
+    FillRead(String),
 }
 
 /// A change that was not applied, with the reason.

@@ -15,8 +15,10 @@ pub(crate) mod admission;
 pub mod columns;
 pub mod error;
 pub mod files;
+pub mod fill;
 pub mod index;
 pub mod key;
+pub mod live_rows;
 pub mod options;
 pub mod partition;
 pub(crate) mod plan;
@@ -27,10 +29,13 @@ pub(crate) mod window;
 pub mod writer;
 
 pub use error::{ChangeError, Rejected, TableError};
+pub use fill::Filled;
 pub use index::{KeyIndex, RowLocation};
 pub use options::{DEFAULT_MAX_NEW_COLUMNS, TableOptions};
 pub use rebuild::RebuildStats;
 pub use writer::{CommitReport, TableIdent, TableWriter};
 
+#[cfg(test)]
+mod fill_tests;
 #[cfg(test)]
 mod tests;

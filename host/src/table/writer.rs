@@ -11,6 +11,7 @@ use iceberg::spec::SchemaRef;
 use tracing::{info, warn};
 
 use super::error::{Rejected, TableError};
+use super::fill::{FillContext, Filled, fill};
 use super::index::{KeyIndex, RowLocation};
 use super::options::TableOptions;
 use super::partition::partition_spec;
@@ -228,6 +229,32 @@ impl TableWriter {
         self.window
             .apply(changes.into(), &mut self.shape, &self.options)
             .rejected
+    }
+
+    /// Fills the partial rows of `changes` (columns the source left
+    /// unchanged) from each key's current state: an earlier change of the
+    /// batch or the window's pending row, else the live row in the table
+    /// (read from its data file). A partial row of a key with no row is
+    /// rejected; the others come back full, to [`apply`](TableWriter::apply)
+    /// next. A batch without partial rows comes back as it is. See
+    /// [`super::fill`].
+    pub async fn fill(&self, changes: ChangeBatch) -> Filled {
+        let table = self
+            .table
+            .as_ref()
+            .map(|t| (self.catalog.file_io(), t.metadata.current_schema().as_ref()));
+        fill(
+            changes,
+            FillContext {
+                name: &self.name,
+                window: &self.window,
+                key_names: &self.shape.key_names,
+                default_key: &self.options.key,
+                index: self.index.as_ref(),
+                table,
+            },
+        )
+        .await
     }
 
     /// Commits the buffered window with the next offsets `consumed` (per

@@ -304,6 +304,8 @@ pub(crate) fn decode(
         Op::Truncate => (None, None),
     };
 
+    let (mut before, mut after) = (before, after);
+    settle_unchanged(op == Op::Update, &mut before, &mut after);
     let key = match &settings.key {
         Some(key) => key.clone(),
         None => match kafka_key {
@@ -422,6 +424,13 @@ fn flattened(
             Some(row::image_from_entries("after", payload, rows, &ctx, true)?),
         ),
     };
+    // Without `__op` the row is an upsert of a whole row.
+    let (mut before, mut after) = (before, after);
+    settle_unchanged(
+        op == Op::Update && meta("__op").is_some(),
+        &mut before,
+        &mut after,
+    );
     let key = match &settings.key {
         Some(key) => key.clone(),
         None => key::decode(record.key.as_deref(), cache, &ctx, false, false)?
@@ -464,4 +473,19 @@ pub(crate) fn qualified(namespace: Option<Cow<str>>, name: Option<Cow<str>>) -> 
 pub(crate) fn micros_of(us: Option<i64>, ns: Option<i64>, ms: Option<i64>) -> Option<i64> {
     us.or_else(|| ns.map(|v| v.div_euclid(1_000)))
         .or_else(|| ms.and_then(|v| v.checked_mul(1_000)))
+}
+
+/// What a change's images keep of the columns the source left unchanged:
+/// the after image its unchanged columns (the table writer fills them), and
+/// when `update`, that the columns a YugabyteDB image lacks are unchanged
+/// (replica identity CHANGE); a before image nothing (only its key is read).
+fn settle_unchanged(update: bool, before: &mut Option<Image>, after: &mut Option<Image>) {
+    if let Some(before) = before {
+        before.clear_unchanged();
+    }
+    if let Some(after) = after
+        && !update
+    {
+        after.set_absent_unchanged(false);
+    }
 }

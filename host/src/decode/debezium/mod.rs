@@ -9,6 +9,9 @@ mod key;
 mod logical;
 mod mongodb;
 mod numeric_time;
+mod partial;
+#[cfg(test)]
+mod partial_tests;
 mod raw;
 mod row;
 mod schema;

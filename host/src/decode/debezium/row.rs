@@ -18,6 +18,7 @@ use crate::decode::DecodeError;
 
 use super::logical;
 use super::numeric_time::{ColumnUnits, TimeUnits};
+use super::partial;
 #[cfg(test)]
 use super::raw;
 use super::raw::{NameSet, Text, Token};
@@ -162,6 +163,11 @@ struct Builder<'s, 'c> {
     drop_meta: bool,
     fields: Vec<Field>,
     seen: NameSet,
+    /// Columns the source left unchanged.
+    unchanged: Vec<Arc<str>>,
+    /// Whether the image's columns are YugabyteDB wrappers: decided by its
+    /// first column (its schema, else its value), required of the others.
+    wrapped: Option<bool>,
 }
 
 impl<'s, 'c> Builder<'s, 'c> {
@@ -179,6 +185,8 @@ impl<'s, 'c> Builder<'s, 'c> {
             drop_meta,
             fields: Vec::with_capacity(capacity),
             seen: NameSet::default(),
+            unchanged: Vec::new(),
+            wrapped: None,
         }
     }
 
@@ -188,8 +196,52 @@ impl<'s, 'c> Builder<'s, 'c> {
         if self.drop_meta && name.starts_with("__") {
             return Ok(());
         }
+        let column = self.rows.and_then(|s| s.lookup(name, position));
+        if self.wrapped.is_none() {
+            // The schema says so (a struct of `value` and `set`), else the
+            // first value that is not a bare null (YugabyteDB's docs show
+            // wrapped values under schemas of the plain types).
+            if column.is_some_and(|c| c.wrapped) {
+                self.wrapped = Some(true);
+            } else if raw.get() != "null" {
+                self.wrapped = Some(partial::unwrap(raw).is_some());
+            }
+        }
+        let raw = if self.wrapped == Some(true) {
+            match partial::unwrap(raw) {
+                // A bare null is a column YugabyteDB did not send: absent
+                // (unchanged in an update, see `finish`; NULL otherwise).
+                None if raw.get() == "null" => return Ok(()),
+                Some((_, false)) => {
+                    self.mark_unchanged(position, name);
+                    return Ok(());
+                }
+                Some((value, true)) => value,
+                None => {
+                    return Err(invalid_value(
+                        self.image,
+                        name,
+                        &Token::from_raw(raw),
+                        column.map_or(ColumnType::String, |c| c.ty),
+                        "not a YugabyteDB column ({\"value\": …, \"set\": …}) like the image's other columns"
+                            .to_owned(),
+                    ));
+                }
+            }
+        } else {
+            raw
+        };
         let token = Token::from_raw(raw);
-        let (ty, value) = match self.rows.and_then(|s| s.lookup(name, position)) {
+        let declared = || {
+            column
+                .map(|c| c.ty)
+                .or_else(|| self.ctx.types.get(name).copied())
+        };
+        if matches!(token, Token::String(_)) && partial::is_placeholder(&token, declared()) {
+            self.mark_unchanged(position, name);
+            return Ok(());
+        }
+        let (ty, value) = match column {
             Some(column) => {
                 let value = match token {
                     Token::Null => None,
@@ -199,7 +251,11 @@ impl<'s, 'c> Builder<'s, 'c> {
                 };
                 (column.ty, value)
             }
-            None if self.ctx.is_undeclared_null(name, &token) => return Ok(()),
+            // In a YugabyteDB image a column left out is unchanged: an
+            // explicit NULL must stay in (a NULL fits any column's type).
+            None if self.wrapped != Some(true) && self.ctx.is_undeclared_null(name, &token) => {
+                return Ok(());
+            }
             None => self.ctx.schemaless(self.image, name, &token)?,
         };
         let name = match self.ctx.names {
@@ -210,8 +266,28 @@ impl<'s, 'c> Builder<'s, 'c> {
         Ok(())
     }
 
+    /// Notes column `name` (at `position`) as unchanged.
+    fn mark_unchanged(&mut self, position: usize, name: &str) {
+        let name = match self.ctx.names {
+            Some(names) => names.name(position, name),
+            None => Arc::from(name),
+        };
+        // A name repeated with a value keeps the value (see `finish`).
+        self.unchanged.push(name);
+    }
+
     fn finish(self) -> Image {
-        Image::from_distinct_fields(self.fields)
+        let mut image = Image::from_distinct_fields(self.fields);
+        for name in self.unchanged {
+            if image.field(&name).is_none() {
+                image.mark_unchanged(name);
+            }
+        }
+        // YugabyteDB sends only the changed columns of an update under
+        // replica identity CHANGE: what a wrapped image lacks is unchanged
+        // (the envelope keeps this for updates' after images only).
+        image.set_absent_unchanged(self.wrapped == Some(true));
+        image
     }
 }
 

@@ -11,6 +11,7 @@ use crate::change::ColumnType;
 
 use super::logical::Conv;
 use super::numeric_time::TimeUnit;
+use super::partial;
 use super::raw::FastMap;
 
 /// The column types the target table declares, by column name.
@@ -51,6 +52,9 @@ pub(crate) struct Column {
     pub conv: Conv,
     /// The Iceberg type of its values (`conv.column_type()`).
     pub ty: ColumnType,
+    /// Its values are YugabyteDB wrappers (`{"value": v, "set": b}`): the
+    /// schema's struct of `value` and `set`, unwrapped to `value`'s.
+    pub wrapped: bool,
 }
 
 /// The columns of a struct schema, with a by-name index.
@@ -88,12 +92,22 @@ impl RowSchema {
                 .field
                 .as_deref()
                 .ok_or("a struct field has no `field` name")?;
-            let conv = conv_for(field, types.get(name).copied())
+            // A YugabyteDB column: a struct of `value` (and `set`).
+            let inner = field
+                .fields
+                .as_deref()
+                .filter(|fields| {
+                    field.ty.as_deref() == Some("struct")
+                        && partial::is_wrapper_schema(fields.iter().map(|f| f.field.as_deref()))
+                })
+                .and_then(|fields| fields.iter().find(|f| f.field.as_deref() == Some("value")));
+            let conv = conv_for(inner.unwrap_or(field), types.get(name).copied())
                 .map_err(|e| format!("field `{name}`: {e}"))?;
             let column = Column {
                 name: name.into(),
                 conv,
                 ty: conv.column_type(),
+                wrapped: inner.is_some(),
             };
             match row.index.get(name) {
                 Some(&i) => row.columns[i] = column,
