@@ -42,9 +42,9 @@ impl From<RestCatalog> for Catalog {
 
 impl Catalog {
     /// Opens the catalog `[catalog]` describes, with the storage its
-    /// properties configure, and checks that it answers: a wrong URI,
-    /// credential or warehouse fails here, before anything is read or
-    /// written (and, for a SQL catalog on S3, a wrong endpoint or key).
+    /// properties configure, and checks that both answer: a wrong URI,
+    /// credential, warehouse, S3 endpoint or key fails here, before
+    /// anything is read or written.
     pub async fn open(config: &config::CatalogConfig) -> Result<Catalog, CatalogError> {
         let properties: HashMap<String, String> = config
             .properties
@@ -76,9 +76,7 @@ impl Catalog {
                     properties,
                 })
                 .await?;
-                // The server owns the warehouse's layout (a table bucket may
-                // refuse any path but its tables'): the storage is first used,
-                // and checked, by the key index's rebuild of each table.
+                storage::check(&config.name, rest.file_io(), &config.warehouse).await?;
                 Ok(Catalog::Rest(rest))
             }
         }

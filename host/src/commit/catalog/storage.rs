@@ -37,24 +37,47 @@ pub fn object_store_file_io(properties: &HashMap<String, String>) -> FileIO {
         .build()
 }
 
+/// S3 error codes that say the endpoint, keys or region are wrong, or the
+/// bucket is missing, whatever object is asked for.
+const MISCONFIGURED: [&str; 7] = [
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AuthorizationHeaderMalformed",
+    "InvalidToken",
+    "ExpiredToken",
+    "NoSuchBucket",
+    "PermanentRedirect",
+];
+
 /// Checks that the storage under `warehouse` answers with the configured
-/// endpoint, region and credentials (a HEAD of an object that need not
-/// exist), so that a wrong one stops floe at start-up, before it reads or
-/// writes anything. A local warehouse is not checked (it is created on use).
+/// endpoint, region and credentials, so that a wrong one stops floe at
+/// start-up, before it reads or writes anything: a GET of an object that
+/// need not exist. "Not found" and "access denied" to that object are
+/// answers of a store that took the request (an Iceberg table bucket may
+/// refuse any path but its tables'); a wrong key, region or bucket, and a
+/// store that does not answer, are errors. A local warehouse is not checked
+/// (it is created on use).
 pub async fn check(catalog: &str, file_io: &FileIO, warehouse: &str) -> Result<(), CatalogError> {
     if !is_object_store(warehouse) {
         return Ok(());
     }
     let probe = format!("{}/.floe-storage-check", warehouse.trim_end_matches('/'));
-    match file_io.exists(&probe).await {
-        Ok(_) => {
-            debug!(catalog, warehouse, "storage answers");
-            Ok(())
-        }
-        Err(source) => Err(CatalogError::Storage {
-            catalog: catalog.to_string(),
-            warehouse: warehouse.to_string(),
-            source,
-        }),
+    let read = match file_io.new_input(&probe) {
+        Ok(input) => input.read().await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    let Err(source) = read else {
+        return Ok(());
+    };
+    let text = format!("{source:?}");
+    let answered = text.contains("NotFound") || text.contains("PermissionDenied");
+    if answered && !MISCONFIGURED.iter().any(|code| text.contains(code)) {
+        debug!(catalog, warehouse, "storage answers");
+        return Ok(());
     }
+    Err(CatalogError::Storage {
+        catalog: catalog.to_string(),
+        warehouse: warehouse.to_string(),
+        source,
+    })
 }
