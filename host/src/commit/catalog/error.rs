@@ -70,7 +70,7 @@ pub enum CatalogError {
         warehouse: String,
         /// The storage's error.
         #[source]
-        source: iceberg::Error,
+        source: Box<iceberg::Error>,
     },
     /// The REST catalog answered with an error status.
     #[error("catalog {catalog}: {context}: HTTP {status}: {message}")]

@@ -78,6 +78,6 @@ pub async fn check(catalog: &str, file_io: &FileIO, warehouse: &str) -> Result<(
     Err(CatalogError::Storage {
         catalog: catalog.to_string(),
         warehouse: warehouse.to_string(),
-        source,
+        source: Box::new(source),
     })
 }

@@ -36,6 +36,7 @@ pub(super) struct Reply {
 
 impl Reply {
     /// The body as JSON.
+    #[allow(clippy::result_large_err)] // CatalogError, the size of the iceberg crate's error, as the async functions return it
     pub fn json(&self, catalog: &str, context: &str) -> Result<Value, CatalogError> {
         serde_json::from_slice(&self.body).map_err(|e| CatalogError::Protocol {
             catalog: catalog.to_string(),
@@ -142,6 +143,7 @@ impl Client {
     /// A client for the catalog at `uri`, authenticating with `credential`
     /// (`id:secret`) or `token`; `properties` may name the token endpoint
     /// (`oauth2-server-uri`), its `scope`, and extra headers (`header.NAME`).
+    #[allow(clippy::result_large_err)] // CatalogError, the size of the iceberg crate's error, as the async functions return it
     pub fn new(
         catalog: &str,
         uri: &str,

@@ -192,6 +192,7 @@ impl RestCatalog {
     }
 
     /// The table of a `LoadTableResult`.
+    #[allow(clippy::result_large_err)] // CatalogError, the size of the iceberg crate's error, as the async functions return it
     fn loaded(
         &self,
         ident: &TableIdent,

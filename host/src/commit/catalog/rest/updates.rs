@@ -196,3 +196,6 @@ fn refs(metadata: &TableMetadata) -> BTreeMap<String, SnapshotReference> {
     }
     refs
 }
+
+#[cfg(test)]
+mod tests;
