@@ -1,8 +1,9 @@
-//! Another writer on the same REST table while floe commits: PyIceberg's
+//! Other writers on the same REST table while floe commits. PyIceberg's
 //! RestCatalog appends rows (ids floe never writes) between and during
-//! floe's commits. Each of floe's commits that loses the race gets a 409,
+//! floe's commits: each of floe's commits that loses the race gets a 409,
 //! reloads and goes on; at the end the table holds floe's oracle and every
-//! row PyIceberg appended, read by PyIceberg and DuckDB.
+//! row PyIceberg appended, read by PyIceberg and DuckDB. Two floe processes
+//! of one pipeline on the same file: every window lands once.
 
 mod iceberg_common;
 mod pipeline_common;
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use floe_tests::cdc::{Mix, generate};
 use floe_tests::config::PipelineToml;
 use floe_tests::seaweed::Seaweed;
-use pipeline_common::{floe_run, read_oracle, write_events};
+use pipeline_common::{assert_reads, floe_run, read_oracle, write_events};
 use serde_json::{Value as Json, json};
 
 const TOPIC: &str = "dbserver1.shop.accounts";
@@ -83,6 +84,35 @@ print(len(ids))"#
     let conflicts = stderr.matches("commit conflict; reloading").count();
     println!(
         "floe's commit conflicts with PyIceberg: {conflicts}; snapshots: {}",
+        read["snapshots"]
+    );
+}
+
+#[test]
+fn two_floe_writers_on_one_rest_table_apply_every_window_once() {
+    let Some(server) = Seaweed::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let stream = generate(0xd0d0, 1500, Mix::file());
+    write_events(dir.path(), &stream.lines());
+    let config = PipelineToml::file("test-cdc", TOPIC, TABLE, 50)
+        .catalog_toml(&server.catalog_toml(&server.catalog_uri()))
+        .table_keys("create = true")
+        .write(dir.path());
+    let first = floe_run(&config).env("FLOE_LOG", "info").spawn().unwrap();
+    let second = floe_run(&config).env("FLOE_LOG", "info").spawn().unwrap();
+    let mut conflicts = 0;
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "floe run failed: {stderr}");
+        conflicts += stderr.matches("commit conflict; reloading").count();
+    }
+    let expected: Vec<Json> = stream.oracle_after(1500).values().cloned().collect();
+    let read = assert_reads(&server, TABLE, TOPIC, &expected, 1500, "two writers");
+    println!(
+        "conflicts between the two processes: {conflicts}; snapshots: {}",
         read["snapshots"]
     );
 }
