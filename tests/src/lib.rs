@@ -1,7 +1,8 @@
 //! Shared helpers for floe's end-to-end tests: where the built plugins and
 //! the binary are, fixture changes, and realistic generated changes; the
 //! CDC event generator and its oracle ([`cdc`]), the pipeline configuration
-//! builder ([`config`]) and the readers of what floe wrote ([`reader`]).
+//! builder ([`config`]), the readers of what floe wrote ([`reader`]) and
+//! the SeaweedFS server of the REST catalog and S3 tests ([`seaweed`]).
 //!
 //! The tests expect `scripts/test.sh` (or `scripts/build-plugins.sh` and
 //! `cargo build --release -p floe`) to have built the plugins into
@@ -13,6 +14,7 @@ use std::sync::Arc;
 pub mod cdc;
 pub mod config;
 pub mod reader;
+pub mod seaweed;
 
 use floe::change::json::change_from_json;
 use floe::change::{Change, ColumnType, Field, Image, Op, Position, Value};

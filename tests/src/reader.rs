@@ -27,6 +27,18 @@ pub fn python() -> PathBuf {
     workspace_root().join(".venv/bin/python")
 }
 
+/// A catalog whose tables PyIceberg and DuckDB read (tests/python/read_table.py's JSON).
+pub trait ReadTable {
+    /// Reads `table` with PyIceberg and DuckDB.
+    fn read_table(&self, table: &str) -> Json;
+}
+
+impl ReadTable for TestCatalog {
+    fn read_table(&self, table: &str) -> Json {
+        self.read(table)
+    }
+}
+
 /// A catalog in `dir`: SQLite file `catalog.db`, warehouse `warehouse/`.
 pub struct TestCatalog {
     /// The config floe opens.
@@ -132,8 +144,8 @@ pub fn sorted(rows: &Json) -> Vec<Json> {
 
 /// Reads `table` (tests/python/read_table.py), asserts that PyIceberg and
 /// DuckDB both see `oracle` (id → row), and returns what was read.
-pub fn read_oracle(catalog: &TestCatalog, table: &str, oracle: &BTreeMap<i64, Json>) -> Json {
-    let read = catalog.read(table);
+pub fn read_oracle(catalog: &impl ReadTable, table: &str, oracle: &BTreeMap<i64, Json>) -> Json {
+    let read = catalog.read_table(table);
     let expected: Vec<Json> = oracle.values().cloned().collect();
     assert_rows(&read, &expected, "");
     read
@@ -144,14 +156,14 @@ pub fn read_oracle(catalog: &TestCatalog, table: &str, oracle: &BTreeMap<i64, Js
 /// snapshot's `floe.offsets` is `next` for partition 0 of `topic`; returns
 /// the read (tests/python/read_table.py's JSON).
 pub fn assert_reads(
-    catalog: &TestCatalog,
+    catalog: &impl ReadTable,
     table: &str,
     topic: &str,
     expected: &[Json],
     next: usize,
     context: &str,
 ) -> Json {
-    let read = catalog.read(table);
+    let read = catalog.read_table(table);
     assert_rows(&read, expected, context);
     let offsets: Json =
         serde_json::from_str(read["summary"]["floe.offsets"].as_str().unwrap()).unwrap();

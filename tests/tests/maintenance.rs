@@ -192,7 +192,7 @@ fn commit_expiry_alone(catalog: &TestCatalog) -> (usize, usize) {
             ..MaintenancePolicy::from_properties(table.metadata.properties())
         };
         let ids = snapshots_to_expire(&table.metadata, &policy, "test-cdc", now_ms());
-        commit_expiry(&sql, &table, &ids).await.unwrap();
+        commit_expiry(&sql.into(), &table, &ids).await.unwrap();
         (ids.len(), table.metadata.snapshots().len())
     })
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use floe::commit::catalog::{self, CatalogConfig, SqlCatalog};
+use floe::commit::catalog::{self, Catalog};
 use floe::config::PipelineConfig;
 use floe::maintain::Maintainer;
 use floe::table::status::table_status;
@@ -67,13 +67,9 @@ pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let result: Result<Vec<String>, String> = runtime.block_on(async {
-        let catalog = SqlCatalog::connect(&CatalogConfig {
-            name: config.catalog.name.clone(),
-            uri: config.catalog.uri.clone(),
-            warehouse: config.catalog.warehouse.clone(),
-        })
-        .await
-        .map_err(|e| format!("catalog {}: {e}", config.catalog.uri))?;
+        let catalog = Catalog::open(&config.catalog)
+            .await
+            .map_err(|e| format!("catalog {}: {e}", catalog::redact(&config.catalog.uri)))?;
         let mut out = Vec::new();
         for name in &names {
             let ident = catalog::parse_table_ident(name)

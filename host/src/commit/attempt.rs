@@ -8,7 +8,7 @@
 use tracing::warn;
 
 use super::row_delta::commit_row_delta;
-use super::{CommitError, LoadedTable, RowDelta, SqlCatalog};
+use super::{Catalog, CommitError, LoadedTable, RowDelta};
 
 /// One attempt: the row delta, the table it is based on, the files written
 /// for it (removed again if it fails).
@@ -78,7 +78,7 @@ pub trait Committer {
     fn name(&self) -> &str;
 
     /// The catalog the table is in.
-    fn catalog(&self) -> &SqlCatalog;
+    fn catalog(&self) -> &Catalog;
 
     /// Prepares the next attempt: makes sure the table exists and writes
     /// the window's files.
@@ -128,7 +128,10 @@ pub async fn commit_with_retries<C: Committer>(
                 }
             }
             Err(err) => {
-                remove(committer.catalog(), &files).await;
+                // A commit whose outcome is unknown may be live: keep its files.
+                if !err.is_commit_state_unknown() {
+                    remove(committer.catalog(), &files).await;
+                }
                 return Err(err.into());
             }
         }
@@ -137,7 +140,7 @@ pub async fn commit_with_retries<C: Committer>(
 
 /// Removes the files of a failed attempt (best effort: an orphan file is
 /// harmless).
-async fn remove(catalog: &SqlCatalog, files: &[String]) {
+async fn remove(catalog: &Catalog, files: &[String]) {
     for path in files {
         let _ = catalog.file_io().delete(path).await;
     }

@@ -17,7 +17,7 @@ pub mod merge;
 pub mod offsets;
 pub mod row_delta;
 
-pub use catalog::{CatalogConfig, CatalogError, LoadedTable, SqlCatalog};
+pub use catalog::{Catalog, CatalogConfig, CatalogError, LoadedTable, SqlCatalog};
 pub use offsets::Offsets;
 pub use row_delta::{RowDelta, commit_row_delta};
 
@@ -67,5 +67,11 @@ impl CommitError {
     /// Whether the commit lost the compare-and-swap (reload and retry).
     pub fn is_conflict(&self) -> bool {
         matches!(self, CommitError::Catalog(e) if e.is_commit_conflict())
+    }
+
+    /// Whether the commit may have landed although it failed (its files
+    /// must be kept); see [`CatalogError::is_commit_state_unknown`].
+    pub fn is_commit_state_unknown(&self) -> bool {
+        matches!(self, CommitError::Catalog(e) if e.is_commit_state_unknown())
     }
 }

@@ -20,7 +20,7 @@
 //!   them), `floe.pipeline`,
 //!   `floe.offsets` (cumulative, see [`super::offsets`]) and `floe.plugins`;
 //! - a new metadata file (with the new current schema first, when the schema
-//!   evolved) swapped in by [`SqlCatalog::commit_table`].
+//!   evolved) swapped in by [`Catalog::commit_table`].
 //!
 //! A truncate drops the parent's manifests from the new manifest list: the
 //! snapshot then holds only this commit's files, and its `deleted-data-files`,
@@ -38,7 +38,7 @@ use iceberg::spec::{
 use tracing::{debug, info};
 use uuid::Uuid;
 
-use super::catalog::{LoadedTable, SqlCatalog};
+use super::catalog::{Catalog, LoadedTable};
 use super::manifest_list::read_manifest_list;
 use super::merge::{MergePolicy, MergeTarget, merge_manifests};
 use super::offsets::{
@@ -106,7 +106,7 @@ fn iceberg_err(
 /// A lost compare-and-swap is a [`CommitError::is_conflict`] error; the
 /// manifests and manifest list written for it are removed again.
 pub async fn commit_row_delta(
-    catalog: &SqlCatalog,
+    catalog: &Catalog,
     base: &LoadedTable,
     delta: RowDelta,
 ) -> Result<LoadedTable, CommitError> {

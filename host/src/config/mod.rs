@@ -37,12 +37,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod catalog;
+mod env;
 mod run;
 mod source;
 mod tables;
 mod validate;
 
-pub use catalog::{CatalogConfig, CatalogKind};
+pub use catalog::{CatalogConfig, CatalogKind, is_secret_property};
 pub use run::{CommitConfig, DlqConfig, MetricsConfig, PluginsConfig};
 pub use source::SourceConfig;
 pub use tables::{GrantsConfig, PluginStep, TableConfig, TopicRouter};
@@ -115,11 +116,14 @@ impl PipelineConfig {
             path: path.to_path_buf(),
             message,
         })?;
-        config.validate().map_err(|message| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            // One line: some messages (regex errors) draw a caret under the pattern.
-            message: message.split_whitespace().collect::<Vec<_>>().join(" "),
-        })?;
+        config
+            .expand_env()
+            .and_then(|()| config.validate())
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                // One line: some messages (regex errors) draw a caret under the pattern.
+                message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+            })?;
         let folder = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -2,11 +2,55 @@
 
 use regex::Regex;
 
-use super::{PipelineConfig, SourceConfig, TableConfig};
+use super::{CatalogKind, PipelineConfig, SourceConfig, TableConfig};
 use crate::change::ColumnType;
 use crate::decode::NumericTime;
 
 impl PipelineConfig {
+    /// `[catalog]`: a URI of its kind, one way to authenticate, a warehouse.
+    fn validate_catalog(&self) -> Result<(), String> {
+        let catalog = &self.catalog;
+        let uri = crate::commit::catalog::redact(&catalog.uri);
+        match catalog.kind {
+            CatalogKind::Sql => {
+                if !(uri.starts_with("sqlite:")
+                    || uri.starts_with("postgres://")
+                    || uri.starts_with("postgresql://"))
+                {
+                    return Err(format!(
+                        "catalog.uri `{uri}` must start with sqlite:// or postgres://"
+                    ));
+                }
+                if catalog.credential.is_some() || catalog.token.is_some() {
+                    return Err(
+                        "catalog.credential and catalog.token are for `kind = \"rest\"`".into(),
+                    );
+                }
+            }
+            CatalogKind::Rest => {
+                if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+                    return Err(format!(
+                        "catalog.uri `{uri}` must start with http:// or https:// for a REST catalog"
+                    ));
+                }
+                if catalog.credential.is_some() && catalog.token.is_some() {
+                    return Err("give catalog.credential or catalog.token, not both".into());
+                }
+                if let Some(credential) = &catalog.credential
+                    && credential
+                        .split_once(':')
+                        .is_none_or(|(id, _)| id.is_empty())
+                {
+                    return Err("catalog.credential must be `client-id:client-secret`".into());
+                }
+            }
+        }
+        if catalog.warehouse.trim().is_empty() {
+            return Err("catalog.warehouse must name a folder or a URI".into());
+        }
+        Ok(())
+    }
+
     /// Checks what TOML's types cannot: names, patterns, types, the partition spec.
     pub fn validate(&self) -> Result<(), String> {
         if self.pipeline.trim().is_empty() {
@@ -17,15 +61,7 @@ impl PipelineConfig {
                 "no `[[tables]]`: name at least one table and the topics that feed it".into(),
             );
         }
-        let uri = &self.catalog.uri;
-        if !(uri.starts_with("sqlite:")
-            || uri.starts_with("postgres://")
-            || uri.starts_with("postgresql://"))
-        {
-            return Err(format!(
-                "catalog.uri `{uri}` must start with sqlite:// or postgres://"
-            ));
-        }
+        self.validate_catalog()?;
         if self.tables.iter().all(TableConfig::is_route_only) {
             return Err("no `[[tables]]` entry names `topics` or `topic_pattern`".into());
         }

@@ -38,7 +38,7 @@ use tracing::warn;
 
 use super::{MaintenancePolicy, delete_files, unreachable};
 use crate::commit::offsets::latest_floe_snapshot;
-use crate::commit::{CommitError, LoadedTable, SqlCatalog};
+use crate::commit::{Catalog, CommitError, LoadedTable};
 
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
@@ -154,7 +154,7 @@ pub struct Expired {
 /// landed this never fails (a file it cannot read or delete is logged and
 /// left behind as an orphan).
 pub async fn expire_snapshots(
-    catalog: &SqlCatalog,
+    catalog: &Catalog,
     table: &LoadedTable,
     ids: &[i64],
 ) -> Result<Expired, CommitError> {
@@ -185,7 +185,7 @@ pub async fn expire_snapshots(
 /// their statistics files), swapped in with compare-and-swap. Deletes no
 /// data, manifest or manifest list (what a crash right after it leaves).
 pub async fn commit_expiry(
-    catalog: &SqlCatalog,
+    catalog: &Catalog,
     table: &LoadedTable,
     ids: &[i64],
 ) -> Result<LoadedTable, CommitError> {

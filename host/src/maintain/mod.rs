@@ -3,7 +3,7 @@
 //! action per file:
 //!
 //! - [`metadata_files`]: after every commit (floe's row deltas and
-//!   maintenance commits alike, in [`SqlCatalog::commit_table`]), the
+//!   maintenance commits alike, in [`Catalog::commit_table`]), the
 //!   metadata files that fell off the new metadata's `metadata-log` are
 //!   deleted when `write.metadata.delete-after-commit.enabled` is `true`.
 //!   The log itself keeps at most `write.metadata.previous-versions-max`
@@ -42,7 +42,7 @@
 //! count). A failed check or expiry is logged; the next one is an interval
 //! later.
 //!
-//! [`SqlCatalog::commit_table`]: crate::commit::SqlCatalog::commit_table
+//! [`Catalog::commit_table`]: crate::commit::Catalog::commit_table
 
 pub mod expire;
 pub mod metadata_files;
@@ -56,7 +56,7 @@ use futures::StreamExt;
 use iceberg::io::FileIO;
 use tracing::{debug, info, warn};
 
-use crate::commit::{CommitError, LoadedTable, SqlCatalog, table_property};
+use crate::commit::{Catalog, CommitError, LoadedTable, table_property};
 
 /// Table property: metadata-log entries a new metadata file keeps.
 pub const PREVIOUS_VERSIONS_MAX: &str = "write.metadata.previous-versions-max";
@@ -151,7 +151,7 @@ impl MaintenancePolicy {
 /// A table's maintenance between commit windows: when it last ran.
 #[derive(Debug)]
 pub struct Maintainer {
-    catalog: SqlCatalog,
+    catalog: Catalog,
     pipeline: String,
     last_expiry: Option<Instant>,
     last_sweep: Option<Instant>,
@@ -178,9 +178,9 @@ impl Maintainer {
     /// Maintenance of tables of `catalog` written by pipeline `pipeline`
     /// (the chain down to its latest snapshot is never expired: its offsets
     /// are there).
-    pub fn new(catalog: SqlCatalog, pipeline: impl Into<String>) -> Self {
+    pub fn new(catalog: impl Into<Catalog>, pipeline: impl Into<String>) -> Self {
         Maintainer {
-            catalog,
+            catalog: catalog.into(),
             pipeline: pipeline.into(),
             last_expiry: None,
             last_sweep: None,
@@ -297,7 +297,7 @@ impl Maintainer {
         let found = match listed {
             Ok(Some(found)) => found,
             Ok(None) => {
-                debug!(table = %name, location = table.metadata.location(), "orphan files are swept on local folders only");
+                info!(table = %name, location = table.metadata.location(), "orphan files are not swept on object storage (FileIO cannot list); only on local folders");
                 return Ok(None);
             }
             Err(err) => {

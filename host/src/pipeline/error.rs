@@ -171,6 +171,11 @@ fn catalog_error_is_transient(error: &CatalogError) -> bool {
     match error {
         CatalogError::Sql { .. } | CatalogError::CommitConflict { .. } => true,
         CatalogError::Iceberg { source, .. } => iceberg_error_is_transient(source),
+        CatalogError::Http { .. }
+        | CatalogError::Rest { .. }
+        | CatalogError::CommitStateUnknown { .. } => error.is_transient(),
+        CatalogError::Storage { source, .. } => iceberg_error_is_transient(source),
+        CatalogError::Protocol { .. } => false,
         CatalogError::InvalidUri(_)
         | CatalogError::NoSuchNamespace { .. }
         | CatalogError::NamespaceAlreadyExists { .. }

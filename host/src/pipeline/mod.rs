@@ -30,7 +30,7 @@ mod window;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::commit::catalog::{self, SqlCatalog};
+use crate::commit::catalog::{self, Catalog};
 use crate::config::PipelineConfig;
 use crate::dlq::{DlqTopic, DlqWriter};
 use crate::metrics::Metrics;
@@ -110,13 +110,9 @@ impl Pipeline {
                 source,
             })?;
         let catalog = runtime
-            .block_on(SqlCatalog::connect(&catalog::CatalogConfig {
-                name: config.catalog.name.clone(),
-                uri: config.catalog.uri.clone(),
-                warehouse: config.catalog.warehouse.clone(),
-            }))
+            .block_on(Catalog::open(&config.catalog))
             .map_err(|source| PipelineError::Catalog {
-                uri: config.catalog.uri.clone(),
+                uri: catalog::redact(&config.catalog.uri),
                 source: Box::new(source),
             })?;
         let (registry, reload) = match &config.plugins.dir {

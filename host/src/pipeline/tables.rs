@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use iceberg::spec::Schema;
 
 use crate::change::ColumnType;
-use crate::commit::catalog::{self, SqlCatalog};
+use crate::commit::catalog::{self, Catalog};
 use crate::commit::row_delta::{SUMMARY_MANIFESTS_CREATED, SUMMARY_MANIFESTS_KEPT};
 use crate::config::{PipelineConfig, TableConfig, TopicRouter};
 use crate::decode::{DebeziumConfig, DebeziumDecoder};
@@ -226,7 +226,7 @@ pub(super) fn open_table(
     runtime: &tokio::runtime::Runtime,
     config: &PipelineConfig,
     table: &TableConfig,
-    catalog: &SqlCatalog,
+    catalog: &Catalog,
     registry: Option<&Arc<PluginRegistry>>,
 ) -> Result<(TableRun, Chain), PipelineError> {
     let ident = catalog::parse_table_ident(&table.table).ok_or_else(|| {

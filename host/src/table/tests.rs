@@ -97,7 +97,9 @@ async fn equality_deletes_of_other_writers_are_honoured() {
         pipeline: "other".into(),
         ..RowDelta::default()
     };
-    commit_row_delta(&catalog, &table, delta).await.unwrap();
+    commit_row_delta(&catalog.clone().into(), &table, delta)
+        .await
+        .unwrap();
 
     let mut writer = TableWriter::open(catalog.clone(), ident.clone(), options)
         .await

@@ -26,7 +26,7 @@ use crate::commit::attempt::{
 use crate::commit::catalog::table_name;
 use crate::commit::index_upkeep::IndexChanges;
 use crate::commit::offsets::table_offsets;
-use crate::commit::{CatalogError, LoadedTable, Offsets, SqlCatalog};
+use crate::commit::{Catalog, CatalogError, LoadedTable, Offsets};
 
 pub use crate::commit::catalog::TableIdent;
 
@@ -73,7 +73,7 @@ pub struct CommitReport {
 /// let report = writer.commit(&consumed, &plugins).await?;
 /// ```
 pub struct TableWriter {
-    catalog: SqlCatalog,
+    catalog: Catalog,
     ident: TableIdent,
     name: String,
     options: TableOptions,
@@ -91,10 +91,11 @@ impl TableWriter {
     /// offsets for `options.pipeline`. A missing table is an error unless
     /// `options.create`: it is then created at the first commit.
     pub async fn open(
-        catalog: SqlCatalog,
+        catalog: impl Into<Catalog>,
         ident: TableIdent,
         options: TableOptions,
     ) -> Result<TableWriter, TableError> {
+        let catalog = catalog.into();
         let name = table_name(&ident);
         let table = match catalog.load_table(&ident).await {
             Ok(table) => Some(table),
@@ -428,7 +429,7 @@ impl Committer for WindowCommit<'_> {
         &self.writer.name
     }
 
-    fn catalog(&self) -> &SqlCatalog {
+    fn catalog(&self) -> &Catalog {
         &self.writer.catalog
     }
 

@@ -1,4 +1,4 @@
-//! Errors of the SQL catalog.
+//! Errors of the catalogs (SQL and REST) and of their storage.
 
 /// What went wrong talking to the catalog or its metadata files.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,65 @@ pub enum CatalogError {
         /// The table, `namespace.name`.
         table: String,
     },
+    /// The object storage under the warehouse did not answer as configured
+    /// (endpoint, region, credentials).
+    #[error(
+        "catalog {catalog}: the storage of warehouse `{warehouse}` refused or did not answer: {source}"
+    )]
+    Storage {
+        /// The catalog name.
+        catalog: String,
+        /// The warehouse.
+        warehouse: String,
+        /// The storage's error.
+        #[source]
+        source: Box<iceberg::Error>,
+    },
+    /// The REST catalog answered with an error status.
+    #[error("catalog {catalog}: {context}: HTTP {status}: {message}")]
+    Rest {
+        /// The catalog name.
+        catalog: String,
+        /// What floe was doing.
+        context: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message (its error type and text), or the body.
+        message: String,
+    },
+    /// The REST catalog could not be reached, or the exchange broke off.
+    #[error("catalog {catalog}: {context}: {source}")]
+    Http {
+        /// The catalog name.
+        catalog: String,
+        /// What floe was doing.
+        context: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The REST catalog answered something that is not the protocol's.
+    #[error("catalog {catalog}: {context}: unexpected answer: {message}")]
+    Protocol {
+        /// The catalog name.
+        catalog: String,
+        /// What floe was doing.
+        context: String,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// A commit whose outcome stayed unknown: the catalog did not answer it,
+    /// and reloading the table could not tell whether it landed. Its files
+    /// are kept (they may be live).
+    #[error("catalog {catalog}: commit of `{table}`: the outcome is unknown: {reason}")]
+    CommitStateUnknown {
+        /// The catalog name.
+        catalog: String,
+        /// The table, `namespace.name`.
+        table: String,
+        /// The last error.
+        reason: String,
+    },
     /// The compare-and-swap on the table's metadata location failed: someone
     /// else committed since the table was loaded.
     #[error(
@@ -84,8 +143,22 @@ impl CatalogError {
     /// serialization failure, deadlock or refused connection (PostgreSQL).
     /// Catalog statements are retried with backoff while they fail so, for
     /// up to two minutes, each retry logged as a warning.
+    ///
+    /// For a REST catalog: the server unreachable or the exchange broken
+    /// off, HTTP 429 and 5xx.
     pub fn is_transient(&self) -> bool {
-        matches!(self, CatalogError::Sql { source, .. } if super::db::is_transient(source))
+        match self {
+            CatalogError::Sql { source, .. } => super::db::is_transient(source),
+            CatalogError::Http { .. } | CatalogError::CommitStateUnknown { .. } => true,
+            CatalogError::Rest { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// Whether the outcome of a commit that failed so is unknown: it may
+    /// have landed, so its files must be kept.
+    pub fn is_commit_state_unknown(&self) -> bool {
+        matches!(self, CatalogError::CommitStateUnknown { .. })
     }
 
     pub(crate) fn iceberg(context: impl Into<String>, source: iceberg::Error) -> Self {

@@ -32,16 +32,21 @@
 //! failure, …) did not take effect and is retried with exponential backoff
 //! for up to two minutes, each retry logged as a warning.
 
+mod any;
 mod db;
 mod error;
 mod namespace;
+pub mod rest;
+pub mod storage;
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
+pub use any::Catalog;
 pub use error::CatalogError;
 pub use iceberg::{NamespaceIdent, TableIdent};
+pub use rest::{RestCatalog, RestConfig};
 
 use iceberg::MetadataLocation;
 use iceberg::io::FileIO;
@@ -61,7 +66,9 @@ pub struct CatalogConfig {
     pub name: String,
     /// `sqlite:<path>` or `postgres://user:password@host:port/database`.
     pub uri: String,
-    /// The root under which tables are created: a local path or `file://` URL.
+    /// The root under which tables are created: a local path, a `file://`
+    /// URL, or `s3://bucket/path` (with a FileIO for it, see
+    /// [`SqlCatalog::connect_with_file_io`] and [`storage::file_io`]).
     pub warehouse: String,
 }
 
@@ -459,7 +466,7 @@ impl SqlCatalog {
 }
 
 /// The URI without a password, for logs and errors.
-fn redact(uri: &str) -> String {
+pub fn redact(uri: &str) -> String {
     match (uri.find("://"), uri.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &uri[scheme + 3..at];
