@@ -11,7 +11,7 @@ use iceberg::spec::SchemaRef;
 use tracing::{info, warn};
 
 use super::error::{Rejected, TableError};
-use super::index::{KeyIndex, RowLocation};
+use super::index::{KeyIndex, RowLocation, RowMoves};
 use super::options::TableOptions;
 use super::partition::partition_spec;
 use super::plan::{Carried, Target, Written, write_window};
@@ -180,6 +180,38 @@ impl TableWriter {
         if current == Some(table.metadata.current_snapshot_id()) {
             self.table = Some(table);
         }
+    }
+
+    /// Takes `table`, which compaction committed on top of snapshot
+    /// `parent`, as the base of the next commit, and points the key index
+    /// at the rows' new places (`moves`) instead of rebuilding it. When the
+    /// writer's table is not at `parent` (another writer committed since)
+    /// nothing is taken: the next commit loses its compare-and-swap and
+    /// reloads. Should the remap find a key at a row the compaction found
+    /// deleted (the index did not match the table), the index is rebuilt
+    /// before the next commit.
+    pub fn compacted(&mut self, table: LoadedTable, parent: Option<i64>, moves: &RowMoves) {
+        let current = self
+            .table
+            .as_ref()
+            .and_then(|t| t.metadata.current_snapshot_id());
+        if current.is_none() || current != parent || !self.duplicates.is_empty() {
+            return;
+        }
+        let Some(index) = self.index.as_mut() else {
+            return;
+        };
+        let remapped = index.remap(moves);
+        if remapped.lost > 0 {
+            warn!(table = %self.name, lost = remapped.lost, "the key index pointed at rows compaction found deleted; rebuilding it");
+            self.index = None;
+        }
+        self.table = Some(table);
+    }
+
+    /// The key index (`None` while the key is unknown).
+    pub fn index(&self) -> Option<&KeyIndex> {
+        self.index.as_ref()
     }
 
     /// The table as last loaded or committed (`None` before it is created).
