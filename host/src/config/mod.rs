@@ -37,12 +37,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod catalog;
+mod maintenance;
 mod run;
 mod source;
 mod tables;
 mod validate;
 
 pub use catalog::{CatalogConfig, CatalogKind};
+pub use maintenance::MaintenanceConfig;
 pub use run::{CommitConfig, DlqConfig, MetricsConfig, PluginsConfig};
 pub use source::SourceConfig;
 pub use tables::{GrantsConfig, PluginStep, TableConfig, TopicRouter};

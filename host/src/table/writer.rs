@@ -79,6 +79,9 @@ pub struct TableWriter {
     table: Option<LoadedTable>,
     shape: TableShape,
     index: Option<KeyIndex>,
+    /// The snapshot the index is of: a commit's position deletes point into
+    /// it, so it must be the commit's base (checked before each attempt).
+    index_snapshot: Option<i64>,
     duplicates: Vec<RowLocation>,
     offsets: Offsets,
     window: Window,
@@ -108,6 +111,7 @@ impl TableWriter {
             table: None,
             shape: TableShape::default(),
             index: None,
+            index_snapshot: None,
             duplicates: Vec::new(),
             offsets: Offsets::new(),
             window: Window::default(),
@@ -146,6 +150,7 @@ impl TableWriter {
                 .collect();
             let rebuilt = rebuild_index(self.catalog.file_io(), metadata, &ids, &self.name).await?;
             self.index = Some(rebuilt.index);
+            self.index_snapshot = metadata.current_snapshot_id();
             self.duplicates = rebuilt.duplicates;
             self.rebuild = rebuilt.stats;
         }
@@ -206,6 +211,7 @@ impl TableWriter {
             warn!(table = %self.name, lost = remapped.lost, "the key index pointed at rows compaction found deleted; rebuilding it");
             self.index = None;
         }
+        self.index_snapshot = table.metadata.current_snapshot_id();
         self.table = Some(table);
     }
 
@@ -345,6 +351,12 @@ impl TableWriter {
     /// its (possibly changed) schema.
     async fn reload(&mut self) -> Result<(), TableError> {
         let table = self.catalog.load_table(&self.ident).await?;
+        self.rebase(table).await
+    }
+
+    /// Takes `table` as the base (its index rebuilt) and re-admits the
+    /// buffered rows to its schema.
+    async fn rebase(&mut self, table: LoadedTable) -> Result<(), TableError> {
         self.adopt(table).await?;
         let state = self.shape.schema.as_mut().expect("adopt sets the schema");
         self.window
@@ -398,6 +410,7 @@ impl TableWriter {
         ));
         self.offsets = self.offsets.advanced_by(&offsets);
         report.snapshot_id = table.metadata.current_snapshot_id();
+        self.index_snapshot = report.snapshot_id;
         report.conflicts = conflicts;
         report.offsets = self.offsets.clone();
         self.table = Some(table);
@@ -468,6 +481,12 @@ impl Committer for WindowCommit<'_> {
             }
         }
         let base = writer.table.clone().expect("table loaded");
+        if writer.index_snapshot != base.metadata.current_snapshot_id() {
+            // The index is not of the base: its positions may point into
+            // files the base no longer has (rewritten by another writer).
+            warn!(table = %writer.name, "the key index is not of the table's current snapshot; rebuilding it before the commit");
+            writer.rebase(base.clone()).await?;
+        }
         let target = Target {
             name: &writer.name,
             file_io: writer.catalog.file_io(),
