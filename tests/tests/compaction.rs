@@ -87,6 +87,16 @@ fn floe_table_compact_leaves_the_files_of_a_compacted_copy_and_the_offsets() {
         "one data file per partition: {partitions:?}"
     );
     assert_eq!(data, partitions.len());
+    let manifests = catalog.python(&format!(
+        r#"t = catalog.load_table({TABLE:?})
+s = t.current_snapshot()
+print(len(s.manifests(t.io)) == int(s.summary["manifests-created"]) + int(s.summary["manifests-kept"]) and int(s.summary["manifests-replaced"]) > 0)"#
+    ));
+    assert_eq!(
+        manifests.trim(),
+        "True",
+        "the summary counts the snapshot's manifests as the Java library does"
+    );
 
     // Nothing is due again; a restart rebuilds its index from the compacted
     // table and goes on from its offsets.

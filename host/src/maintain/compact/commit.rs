@@ -3,7 +3,8 @@
 //! rewritten with that entry `DELETED` and the others `EXISTING` (their
 //! snapshot ids and sequence numbers kept, so which deletes apply to which
 //! rows does not change); the other manifests carried as they are. The
-//! summary has the spec's counters and totals, and the parent's `floe.*`
+//! summary has the spec's counters and totals, `manifests-created`,
+//! `manifests-kept` and `manifests-replaced`, and the parent's `floe.*`
 //! keys (`floe.pipeline`, `floe.offsets`, `floe.plugins`) unchanged: the
 //! rows and the offsets they stand for are the same. Swapped in with the
 //! catalog's compare-and-swap like every floe commit.
@@ -20,7 +21,10 @@ use uuid::Uuid;
 
 use super::plan::Snapshot;
 use super::rewrite::Rewritten;
-use crate::commit::row_delta::{add_totals, new_snapshot_id, now_ms};
+use crate::commit::row_delta::{
+    SUMMARY_MANIFESTS_CREATED, SUMMARY_MANIFESTS_KEPT, SUMMARY_MANIFESTS_REPLACED, add_totals,
+    new_snapshot_id, now_ms,
+};
 use crate::commit::{CatalogError, CommitError, LoadedTable, SqlCatalog};
 
 /// Commits the rewrite `rewritten` of `snapshot` (read from `base`'s
@@ -73,6 +77,8 @@ pub async fn commit_replace(
         let mut summary = SnapshotSummaryCollector::default();
         let mut manifests: Vec<ManifestFile> = Vec::new();
         let mut n = 0;
+        let mut kept = 0usize;
+        let mut replaced = 0usize;
         let spec_of = |spec_id: i32| {
             metadata
                 .partition_spec_by_id(spec_id)
@@ -119,8 +125,10 @@ pub async fn commit_replace(
             });
             if !touched {
                 manifests.push(file.clone());
+                kept += 1;
                 continue;
             }
+            replaced += 1;
             let spec = spec_of(file.partition_spec_id)?;
             let path = format!("{metadata_dir}/{commit_uuid}-m{n}.avro");
             n += 1;
@@ -196,6 +204,13 @@ pub async fn commit_replace(
 
         let previous = &parent.summary().additional_properties;
         let mut properties = summary.build();
+        for (key, count) in [
+            (SUMMARY_MANIFESTS_CREATED, n),
+            (SUMMARY_MANIFESTS_KEPT, kept),
+            (SUMMARY_MANIFESTS_REPLACED, replaced),
+        ] {
+            properties.insert(key.into(), count.to_string());
+        }
         add_totals(&mut properties, Some(previous), false);
         for (key, value) in previous {
             if key.starts_with("floe.") {
