@@ -141,7 +141,12 @@ compact_min_input_files = 3"#,
     );
     write_events(dir.path(), &lines);
     run_to_end(&config);
-    check(&catalog, &oracle, 3000, "after a restart, across a truncate");
+    check(
+        &catalog,
+        &oracle,
+        3000,
+        "after a restart, across a truncate",
+    );
     table_expire(&config);
     let (on_disk, reachable) = files_on_disk_and_reachable(&catalog, dir.path());
     assert_eq!(

@@ -10,7 +10,7 @@ mod iceberg_common;
 mod maintenance_common;
 mod pipeline_common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use floe::commit::catalog::parse_table_ident;

@@ -63,7 +63,10 @@ impl MaintenanceConfig {
     /// The settings as table properties (the defaults under the table's own).
     pub fn to_properties(&self) -> HashMap<String, String> {
         let entries: [(&str, Option<String>); 12] = [
-            (compact::COMPACT_ENABLED, self.compact.map(|v| v.to_string())),
+            (
+                compact::COMPACT_ENABLED,
+                self.compact.map(|v| v.to_string()),
+            ),
             (
                 compact::COMPACT_INTERVAL_MS,
                 self.compact_interval_ms.map(|v| v.to_string()),
@@ -120,8 +123,7 @@ mod tests {
     #[test]
     fn settings_become_properties() {
         let config: MaintenanceConfig =
-            toml::from_str("compact_min_input_files = 3\ntarget_file_size_bytes = 1000")
-                .unwrap();
+            toml::from_str("compact_min_input_files = 3\ntarget_file_size_bytes = 1000").unwrap();
         let properties = config.to_properties();
         assert_eq!(properties.len(), 2);
         assert_eq!(properties["floe.compact.min-input-files"], "3");

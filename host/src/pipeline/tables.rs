@@ -146,11 +146,8 @@ impl TableRun {
         match runtime.block_on(self.maintainer.compact_if_due(&table)) {
             Ok(Some(compacted)) => {
                 metrics.ran(&self.name, "compact", compacted.took);
-                self.writer.compacted(
-                    compacted.table.clone(),
-                    compacted.parent,
-                    &compacted.moves,
-                );
+                self.writer
+                    .compacted(compacted.table.clone(), compacted.parent, &compacted.moves);
                 compacted.table
             }
             Ok(None) => table,

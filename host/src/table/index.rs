@@ -157,11 +157,8 @@ impl KeyIndex {
     /// rewrite dropped as deleted (none when the index matched the table
     /// the rewrite read; such keys are forgotten).
     pub fn remap(&mut self, moves: &RowMoves) -> Remapped {
-        let moved: Vec<Option<&Vec<u32>>> = self
-            .files
-            .iter()
-            .map(|f| moves.old.get(&f.path))
-            .collect();
+        let moved: Vec<Option<&Vec<u32>>> =
+            self.files.iter().map(|f| moves.old.get(&f.path)).collect();
         let new_ids: Vec<u32> = moves.files.iter().map(|f| self.intern(f.clone())).collect();
         let mut done = Remapped::default();
         self.rows.retain(|_, at| {

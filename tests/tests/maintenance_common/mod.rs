@@ -169,4 +169,3 @@ pub fn spark_tools() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
     let read = tools.join("read.py");
     (python.is_file() && read.is_file()).then_some((python, read))
 }
-

@@ -79,20 +79,18 @@ pub async fn commit_replace(
         let mut n = 0;
         let mut kept = 0usize;
         let mut replaced = 0usize;
-        let spec_of = |spec_id: i32| {
-            metadata
-                .partition_spec_by_id(spec_id)
-                .cloned()
-                .ok_or_else(|| CommitError::Unsupported {
-                    table: table.clone(),
-                    reason: format!("no partition spec {spec_id}"),
-                })
+        let no_spec = |spec_id: i32| CommitError::Unsupported {
+            table: table.clone(),
+            reason: format!("no partition spec {spec_id}"),
         };
         let mut specs: Vec<i32> = rewritten.added.iter().map(|(s, _)| *s).collect();
         specs.sort_unstable();
         specs.dedup();
         for spec_id in specs {
-            let spec = spec_of(spec_id)?;
+            let spec = metadata
+                .partition_spec_by_id(spec_id)
+                .cloned()
+                .ok_or_else(|| no_spec(spec_id))?;
             let path = format!("{metadata_dir}/{commit_uuid}-m{n}.avro");
             n += 1;
             let output = file_io
@@ -120,16 +118,20 @@ pub async fn commit_replace(
             );
         }
         for (file, manifest) in &snapshot.manifests {
-            let touched = manifest.entries().iter().any(|e| {
-                e.status() != ManifestStatus::Deleted && removed.contains(e.file_path())
-            });
+            let touched = manifest
+                .entries()
+                .iter()
+                .any(|e| e.status() != ManifestStatus::Deleted && removed.contains(e.file_path()));
             if !touched {
                 manifests.push(file.clone());
                 kept += 1;
                 continue;
             }
             replaced += 1;
-            let spec = spec_of(file.partition_spec_id)?;
+            let spec = metadata
+                .partition_spec_by_id(file.partition_spec_id)
+                .cloned()
+                .ok_or_else(|| no_spec(file.partition_spec_id))?;
             let path = format!("{metadata_dir}/{commit_uuid}-m{n}.avro");
             n += 1;
             let output = file_io

@@ -88,7 +88,9 @@ pub enum CompactError {
         reason: String,
     },
     /// Every attempt lost the compare-and-swap to another writer.
-    #[error("table {table}: compaction lost the compare-and-swap {attempts} times; tried again later")]
+    #[error(
+        "table {table}: compaction lost the compare-and-swap {attempts} times; tried again later"
+    )]
     TooManyConflicts {
         /// The table.
         table: String,

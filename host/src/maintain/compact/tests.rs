@@ -115,7 +115,10 @@ async fn the_remapped_index_is_the_index_rebuilt_from_the_compacted_table() {
         .unwrap()
         .expect("small files are due");
     assert_eq!(compacted.rows_written as usize, live.len());
-    assert!(compacted.data_files_added >= 2, "the target size cuts files");
+    assert!(
+        compacted.data_files_added >= 2,
+        "the target size cuts files"
+    );
     let after = &compacted.table;
     let summary = &after.metadata.current_snapshot().unwrap().summary();
     assert_eq!(summary.operation, iceberg::spec::Operation::Replace);
@@ -133,7 +136,10 @@ async fn the_remapped_index_is_the_index_rebuilt_from_the_compacted_table() {
     let after_snapshot = plan::read_snapshot(catalog.file_io(), "db.t", &after.metadata)
         .await
         .unwrap();
-    assert!(after_snapshot.deletes.is_empty(), "every delete went with its file");
+    assert!(
+        after_snapshot.deletes.is_empty(),
+        "every delete went with its file"
+    );
     assert!(after_snapshot.data.len() < before_snapshot.data.len());
 
     writer.compacted(after.clone(), compacted.parent, &compacted.moves);
@@ -165,7 +171,10 @@ async fn the_remapped_index_is_the_index_rebuilt_from_the_compacted_table() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(report.conflicts, 0, "the compacted table was the writer's base");
+    assert_eq!(
+        report.conflicts, 0,
+        "the compacted table was the writer's base"
+    );
     let table = writer.table().unwrap();
     let rebuilt = rebuild_index(catalog.file_io(), &table.metadata, &key_ids, "db.t")
         .await
