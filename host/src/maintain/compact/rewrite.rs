@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{BooleanArray, RecordBatch};
+use arrow_array::{BooleanArray, RecordBatch, RecordBatchOptions};
+use arrow_schema::{ArrowError, SchemaRef as ArrowSchemaRef};
 use futures::TryStreamExt;
 use iceberg::io::FileIO;
 use iceberg::scan::FileScanTask;
@@ -74,6 +75,15 @@ pub async fn rewrite(
         .collect();
     let deleted = deleted_positions(file_io, table, snapshot, &rewritten, out).await?;
     let schema = metadata.current_schema().clone();
+    let arrow: ArrowSchemaRef = Arc::new(
+        iceberg::arrow::schema_to_arrow_schema(&schema).map_err(|source| {
+            CompactError::Iceberg {
+                table: table.to_string(),
+                context: "converting the schema to Arrow".into(),
+                source,
+            }
+        })?,
+    );
     let commit = Uuid::new_v4();
     let data_root = format!("{}/data", metadata.location().trim_end_matches('/'));
     let mut n = 0usize;
@@ -139,6 +149,11 @@ pub async fn rewrite(
             let mut pos = 0u64;
             let mut next_dead = 0usize;
             while let Some(batch) = batches.try_next().await.map_err(read_err)? {
+                let batch = conform(&batch, &arrow).map_err(|e| CompactError::Arrow {
+                    table: table.to_string(),
+                    path: path.to_string(),
+                    source: e,
+                })?;
                 let mut keep = Vec::with_capacity(batch.num_rows());
                 for _ in 0..batch.num_rows() {
                     while next_dead < dead.len() && dead[next_dead] < pos {
@@ -176,6 +191,29 @@ pub async fn rewrite(
         sink.close().await?;
     }
     Ok(())
+}
+
+/// `batch` as the new files take it: the reader gives identity partition
+/// columns filled from the partition as run-end encoded constants, cast
+/// back to the column's type here.
+fn conform(batch: &RecordBatch, arrow: &ArrowSchemaRef) -> Result<RecordBatch, ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(arrow.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                arrow_cast::cast(column, field.data_type())
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new_with_options(
+        arrow.clone(),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
 }
 
 /// Per rewritten data file, the sorted positions its position deletes
