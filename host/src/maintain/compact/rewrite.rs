@@ -75,15 +75,13 @@ pub async fn rewrite(
         .collect();
     let deleted = deleted_positions(file_io, table, snapshot, &rewritten, out).await?;
     let schema = metadata.current_schema().clone();
-    let arrow: ArrowSchemaRef = Arc::new(
-        iceberg::arrow::schema_to_arrow_schema(&schema).map_err(|source| {
-            CompactError::Iceberg {
-                table: table.to_string(),
-                context: "converting the schema to Arrow".into(),
-                source,
-            }
-        })?,
-    );
+    let arrow: ArrowSchemaRef = Arc::new(iceberg::arrow::schema_to_arrow_schema(&schema).map_err(
+        |source| CompactError::Iceberg {
+            table: table.to_string(),
+            context: "converting the schema to Arrow".into(),
+            source,
+        },
+    )?);
     let commit = Uuid::new_v4();
     let data_root = format!("{}/data", metadata.location().trim_end_matches('/'));
     let mut n = 0usize;
