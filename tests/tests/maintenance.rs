@@ -7,113 +7,22 @@
 //! their margin, and no other file is.
 
 mod iceberg_common;
+mod maintenance_common;
 mod pipeline_common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use floe::commit::catalog::parse_table_ident;
 use floe::maintain::MaintenancePolicy;
 use floe::maintain::expire::{commit_expiry, now_ms, snapshots_to_expire};
-use floe_tests::cdc::Lcg;
 use iceberg_common::TestCatalog;
-use pipeline_common::{assert_reads, run_to_end, write_config, write_events};
-use serde_json::{Value as Json, json};
-
-const TOPIC: &str = "dbserver1.shop.items";
-const TABLE: &str = "shop.items";
-
-/// Inserts, updates and deletes of ids 1..=60, a truncate every 700 lines
-/// (so that whole manifests fall out of use); after each line, the table an
-/// uninterrupted run produces.
-fn generate(count: usize) -> (Vec<String>, Vec<BTreeMap<i64, Json>>) {
-    generate_truncating(count, 700)
-}
-
-/// As [`generate`], with a truncate every `every` lines.
-fn generate_truncating(count: usize, every: usize) -> (Vec<String>, Vec<BTreeMap<i64, Json>>) {
-    let mut rng = Lcg(0x9e37_79b9_7f4a_7c15);
-    let mut next = move |n: u64| rng.below(n);
-    let mut live: BTreeMap<i64, Json> = BTreeMap::new();
-    let (mut lines, mut oracle) = (Vec::new(), Vec::new());
-    for i in 0..count {
-        let id = next(60) as i64 + 1;
-        let source = json!({"ts_ms": 1_700_000_000_000i64});
-        let (key, value) = if i % every == every - 1 {
-            live.clear();
-            (
-                Json::Null,
-                json!({"op": "t", "before": null, "after": null, "source": source}),
-            )
-        } else if next(5) == 0 {
-            let before = live.remove(&id).unwrap_or(json!({"id": id}));
-            (
-                json!({"id": id}),
-                json!({"op": "d", "before": before, "after": null, "source": source}),
-            )
-        } else {
-            let after =
-                json!({"id": id, "name": format!("item-{id}-{i}"), "qty": next(1000) as i64});
-            let before = live.insert(id, after.clone());
-            let op = if before.is_some() { "u" } else { "c" };
-            (
-                json!({"id": id}),
-                json!({"op": op, "before": before, "after": after, "source": source}),
-            )
-        };
-        lines.push(json!({"key": key, "value": value}).to_string());
-        oracle.push(live.clone());
-    }
-    (lines, oracle)
-}
-
-/// Every file under the table's folder, and every file its metadata
-/// reaches (the current metadata file, the metadata log, and each retained
-/// snapshot's manifest list, manifests and data and delete files), read by
-/// PyIceberg.
-fn files_on_disk_and_reachable(
-    catalog: &TestCatalog,
-    dir: &Path,
-) -> (BTreeSet<String>, BTreeSet<String>) {
-    let code = format!(
-        r#"import json
-t = catalog.load_table({TABLE:?})
-out = {{t.metadata_location}} | {{e.metadata_file for e in t.metadata.metadata_log}}
-for s in t.metadata.snapshots:
-    out.add(s.manifest_list)
-    for m in s.manifests(t.io):
-        out.add(m.manifest_path)
-        for e in m.fetch_manifest_entry(t.io, discard_deleted=False):
-            out.add(e.data_file.file_path)
-print(json.dumps(sorted(p.removeprefix("file://") for p in out)))"#
-    );
-    let reachable: BTreeSet<String> = serde_json::from_str(&catalog.python(&code)).unwrap();
-    let mut on_disk = BTreeSet::new();
-    let mut stack = vec![dir.join("warehouse/shop/items")];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                on_disk.insert(path.display().to_string());
-            }
-        }
-    }
-    (on_disk, reachable)
-}
-
-/// Reads the table with PyIceberg and DuckDB and compares both with the
-/// oracle after `upto` lines; checks the snapshot's offsets.
-fn check(
-    catalog: &TestCatalog,
-    oracle: &[BTreeMap<i64, Json>],
-    upto: usize,
-    context: &str,
-) -> Json {
-    let expected: Vec<Json> = oracle[upto - 1].values().cloned().collect();
-    assert_reads(catalog, TABLE, TOPIC, &expected, upto, context)
-}
+use maintenance_common::{
+    TABLE, TOPIC, check, files_on_disk_and_reachable, floe_table, generate, generate_truncating,
+    has_snapshot, run_and_kill, spark_tools, table_expire,
+};
+use pipeline_common::{run_to_end, write_config, write_events};
+use serde_json::Value as Json;
 
 fn metadata_files(dir: &Path) -> usize {
     std::fs::read_dir(dir.join("warehouse/shop/items/metadata"))
@@ -255,22 +164,6 @@ fn age_files(folder: &Path, ago: std::time::Duration) {
     }
 }
 
-/// `floe table expire --config <config>`: its stdout, asserting it succeeds.
-fn table_expire(config: &Path) -> String {
-    let output = std::process::Command::new(floe_tests::floe_bin())
-        .args(["table", "expire", "--config"])
-        .arg(config)
-        .env("FLOE_LOG", "warn")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "floe table expire failed: {stderr}"
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn orphans_of_lost_commits_are_deleted_once_older_than_the_margin() {
     let dir = tempfile::tempdir().unwrap();
@@ -395,29 +288,6 @@ fn hundreds_of_commits_keep_the_manifests_of_a_snapshot_bounded() {
     );
 }
 
-/// Whether the table exists and has a snapshot (PyIceberg).
-fn has_snapshot(catalog: &TestCatalog) -> bool {
-    let code = format!(
-        "print(catalog.table_exists({TABLE:?}) and catalog.load_table({TABLE:?}).current_snapshot() is not None)"
-    );
-    catalog.python(&code).trim() == "True"
-}
-
-/// Starts `floe run` and SIGKILLs it after `after`, unless it ended first.
-fn run_and_kill(config: &Path, after: std::time::Duration) -> bool {
-    let mut child = pipeline_common::floe_run(config).spawn().unwrap();
-    let started = std::time::Instant::now();
-    while started.elapsed() < after {
-        if child.try_wait().unwrap().is_some() {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    true
-}
-
 #[test]
 fn kill_9_during_expiry_merging_and_orphan_sweeps_leaves_the_oracle_and_no_stray_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -476,31 +346,15 @@ properties = { "write.metadata.previous-versions-max" = "3", "floe.expire.max-sn
     );
 }
 
-/// Spark's tools: the folder `../shared/tools/spark/setup.sh` installed
-/// (`$FLOE_SPARK`, else `~/.cache/floe-spark`) and the one with `read.py`
-/// (`$FLOE_SPARK_TOOLS`, else `../shared/tools/spark` beside the workspace);
-/// `None` when either is missing.
-fn spark_tools() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let installed = std::env::var_os("FLOE_SPARK")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/floe-spark")))?;
-    let tools = std::env::var_os("FLOE_SPARK_TOOLS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| floe_tests::workspace_root().join("../shared/tools/spark"));
-    let python = installed.join("venv/bin/python");
-    let read = tools.join("read.py");
-    (python.is_file() && read.is_file()).then_some((python, read))
-}
-
 #[test]
-fn spark_reads_a_merged_and_expired_table_as_pyiceberg_does() {
+fn spark_reads_a_compacted_merged_and_expired_table_as_pyiceberg_does() {
     let Some((python, read)) = spark_tools() else {
         assert!(
             std::env::var("FLOE_TEST_SPARK").as_deref() != Ok("1"),
             "FLOE_TEST_SPARK=1 but Spark's tools are missing (bash ../shared/tools/spark/setup.sh)"
         );
         eprintln!(
-            "SKIPPED spark_reads_a_merged_and_expired_table_as_pyiceberg_does: Spark is not installed (bash ../shared/tools/spark/setup.sh)"
+            "SKIPPED spark_reads_a_compacted_merged_and_expired_table_as_pyiceberg_does: Spark is not installed (bash ../shared/tools/spark/setup.sh)"
         );
         return;
     };
@@ -514,14 +368,28 @@ fn spark_reads_a_merged_and_expired_table_as_pyiceberg_does() {
         TABLE,
         5,
         r#"create = true
-properties = { "commit.manifest.min-count-to-merge" = "10", "floe.expire.max-snapshots" = "10", "floe.expire.interval-ms" = "0", "write.metadata.previous-versions-max" = "5" }"#,
+properties = { "commit.manifest.min-count-to-merge" = "10", "floe.expire.max-snapshots" = "10", "floe.expire.interval-ms" = "0", "write.metadata.previous-versions-max" = "5" }
+[tables.maintenance]
+compact = false"#,
     );
     write_events(dir.path(), &lines);
     run_to_end(&config);
+    // Compacted on demand, then expired: Spark reads a replace snapshot
+    // whose rewritten manifests carry DELETED and EXISTING entries.
+    let before = check(&catalog, &oracle, 1500, "before compaction");
+    let said = floe_table("compact", &config);
+    assert!(said.contains("compacted"), "{said}");
+    let said = table_expire(&config);
+    assert!(said.contains("snapshots expired"), "{said}");
     let read_back = check(&catalog, &oracle, 1500, "PyIceberg and DuckDB");
     assert_eq!(
         read_back["snapshots"], 10,
         "expired down to the count limit"
+    );
+    assert_eq!(read_back["summary"]["operation"], "replace");
+    assert_eq!(
+        read_back["summary"]["floe.offsets"], before["summary"]["floe.offsets"],
+        "compaction carries the offsets forward"
     );
     let (_, _, _, replaced) = current_manifests(&catalog);
     assert!(replaced > 0, "the retained snapshots include merges");

@@ -19,9 +19,14 @@ pub enum TableCommand {
     /// orphan files (older than `floe.orphans.min-age-ms`), now: the same
     /// code the pipeline runs between commits, safe while it runs.
     Expire(ExpireArgs),
+    /// Rewrites small data files and files with many deleted rows, per
+    /// partition, within the table's budget, now: the same code the
+    /// pipeline runs between commits, safe while it runs (a lost
+    /// compare-and-swap is planned again against the table as it is).
+    Compact(ExpireArgs),
 }
 
-/// `floe table expire`.
+/// `floe table expire` and `floe table compact`.
 #[derive(Debug, Args)]
 pub struct ExpireArgs {
     /// The pipeline's TOML configuration (its catalog and tables).
@@ -30,6 +35,10 @@ pub struct ExpireArgs {
     /// One table (`namespace.name`); all the pipeline's tables when absent.
     table: Option<String>,
 }
+
+/// Lost compare-and-swaps `floe table compact` plans again after: the
+/// pipeline commits every second or so, and a plan is short.
+const COMPACT_ATTEMPTS: usize = 20;
 
 /// `floe table status`.
 #[derive(Debug, Args)]
@@ -50,7 +59,9 @@ pub struct StatusArgs {
 pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
     let (config_path, table, json) = match &command {
         TableCommand::Status(args) => (&args.config, &args.table, args.json),
-        TableCommand::Expire(args) => (&args.config, &args.table, false),
+        TableCommand::Expire(args) | TableCommand::Compact(args) => {
+            (&args.config, &args.table, false)
+        }
     };
     let config = match PipelineConfig::load(config_path) {
         Ok(config) => config,
@@ -58,6 +69,14 @@ pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
             eprintln!("floe: {error}");
             return Ok(ExitCode::from(2));
         }
+    };
+    let maintenance = |name: &str| {
+        config
+            .tables
+            .iter()
+            .find(|t| t.table == name)
+            .map(|t| t.maintenance.to_properties())
+            .unwrap_or_default()
     };
     let names: Vec<String> = match table {
         Some(table) => vec![table.clone()],
@@ -91,6 +110,7 @@ pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
                 }
                 TableCommand::Expire(_) => {
                     let done = Maintainer::new(catalog.clone(), config.pipeline.clone())
+                        .with_defaults(maintenance(name))
                         .run_now(&loaded)
                         .await
                         .map_err(|e| format!("table {name}: {e}"))?;
@@ -101,6 +121,23 @@ pub fn run(command: TableCommand) -> anyhow::Result<ExitCode> {
                         }
                     };
                     format!("{name}: {} snapshots expired, {orphans}", done.expired)
+                }
+                TableCommand::Compact(_) => {
+                    let done = Maintainer::new(catalog.clone(), config.pipeline.clone())
+                        .with_defaults(maintenance(name))
+                        .compact_now(&loaded, COMPACT_ATTEMPTS)
+                        .await
+                        .map_err(|e| format!("table {name}: {e}"))?;
+                    match done {
+                        Some(c) => format!(
+                            "{name}: compacted {} data files and {} delete files into {} data files ({} rows)",
+                            c.data_files_removed,
+                            c.delete_files_removed,
+                            c.data_files_added,
+                            c.rows_written
+                        ),
+                        None => format!("{name}: nothing to compact"),
+                    }
                 }
             };
             out.push(line);

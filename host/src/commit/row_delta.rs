@@ -318,7 +318,7 @@ pub const SUMMARY_MANIFESTS_KEPT: &str = "manifests-kept";
 pub const SUMMARY_MANIFESTS_REPLACED: &str = "manifests-replaced";
 
 /// A snapshot id not yet used by the table: random, positive.
-fn new_snapshot_id(metadata: &TableMetadata) -> i64 {
+pub(crate) fn new_snapshot_id(metadata: &TableMetadata) -> i64 {
     loop {
         let bytes = *Uuid::new_v4().as_bytes();
         let id = (i64::from_le_bytes(bytes[..8].try_into().unwrap_or_default()) & i64::MAX).max(1);
@@ -328,7 +328,8 @@ fn new_snapshot_id(metadata: &TableMetadata) -> i64 {
     }
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -339,7 +340,7 @@ fn now_ms() -> i64 {
 /// added less what was removed (everything, after a truncate). A total the
 /// previous snapshot lacks is left out, as Java does, unless the table had no
 /// snapshot.
-fn add_totals(
+pub(crate) fn add_totals(
     properties: &mut HashMap<String, String>,
     previous: Option<&HashMap<String, String>>,
     truncate: bool,

@@ -38,12 +38,14 @@ use serde::Deserialize;
 
 mod catalog;
 mod env;
+mod maintenance;
 mod run;
 mod source;
 mod tables;
 mod validate;
 
 pub use catalog::{CatalogConfig, CatalogKind, is_secret_property};
+pub use maintenance::MaintenanceConfig;
 pub use run::{CommitConfig, DlqConfig, MetricsConfig, PluginsConfig};
 pub use source::SourceConfig;
 pub use tables::{GrantsConfig, PluginStep, TableConfig, TopicRouter};

@@ -43,6 +43,10 @@ pub struct TableConfig {
     /// properties are documented in [`crate::maintain`].
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// `[tables.maintenance]`: compaction, expiry and orphan settings, under
+    /// the table's own properties (see [`super::MaintenanceConfig`]).
+    #[serde(default)]
+    pub maintenance: super::MaintenanceConfig,
     /// How many columns schema evolution may add to the table in one commit
     /// window (default [`crate::table::DEFAULT_MAX_NEW_COLUMNS`]); a change
     /// that would add more goes to the dead-letter queue and the table is

@@ -19,9 +19,14 @@
 //! - [`orphans`]: files under the table's location that no metadata
 //!   reaches (a commit that never landed), older than a safety margin, are
 //!   deleted once an hour per table and process.
+//! - [`compact`]: small data files and files with many deleted rows are
+//!   rewritten per partition, at most once per `floe.compact.interval-ms`,
+//!   within a budget; the key index is remapped, not rebuilt
+//!   ([`compact::policy`] lists its properties).
 //!
 //! The policy is read from the table's properties at every run
-//! ([`MaintenancePolicy::from_properties`]):
+//! ([`MaintenancePolicy::from_properties`]), over the defaults the
+//! pipeline's `[tables.maintenance]` gives ([`Maintainer::with_defaults`]):
 //!
 //! | property                                   | floe's default | meaning |
 //! |--------------------------------------------|----------------|---------|
@@ -44,6 +49,7 @@
 //!
 //! [`Catalog::commit_table`]: crate::commit::Catalog::commit_table
 
+pub mod compact;
 pub mod expire;
 pub mod metadata_files;
 pub mod orphans;
@@ -57,6 +63,7 @@ use iceberg::io::FileIO;
 use tracing::{debug, info, warn};
 
 use crate::commit::{Catalog, CommitError, LoadedTable, table_property};
+use compact::{CompactError, CompactPolicy, Compacted};
 
 /// Table property: metadata-log entries a new metadata file keeps.
 pub const PREVIOUS_VERSIONS_MAX: &str = "write.metadata.previous-versions-max";
@@ -155,7 +162,9 @@ pub struct Maintainer {
     pipeline: String,
     last_expiry: Option<Instant>,
     last_sweep: Option<Instant>,
+    last_compaction: Option<Instant>,
     metadata_bytes: Option<u64>,
+    defaults: HashMap<String, String>,
 }
 
 /// What a maintenance round did.
@@ -184,8 +193,64 @@ impl Maintainer {
             pipeline: pipeline.into(),
             last_expiry: None,
             last_sweep: None,
+            last_compaction: None,
             metadata_bytes: None,
+            defaults: HashMap::new(),
         }
+    }
+
+    /// Takes `defaults` (property → value, from `[tables.maintenance]`)
+    /// where the table's own properties do not say.
+    pub fn with_defaults(mut self, defaults: HashMap<String, String>) -> Self {
+        self.defaults = defaults;
+        self
+    }
+
+    /// The maintenance properties of `table`: its own over the defaults.
+    fn properties(&self, table: &LoadedTable) -> HashMap<String, String> {
+        let mut properties = self.defaults.clone();
+        properties.extend(
+            table
+                .metadata
+                .properties()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        properties
+    }
+
+    /// Compacts `table` when `floe.compact.interval-ms` passed since the
+    /// last compaction (the first one is due at once); `None` when nothing
+    /// was committed.
+    pub async fn compact_if_due(
+        &mut self,
+        table: &LoadedTable,
+    ) -> Result<Option<Compacted>, CompactError> {
+        let policy = CompactPolicy::from_properties(&self.properties(table));
+        let due = self
+            .last_compaction
+            .is_none_or(|at| at.elapsed() >= policy.interval);
+        if !policy.enabled || !due {
+            return Ok(None);
+        }
+        self.last_compaction = Some(Instant::now());
+        compact::compact(&self.catalog, table, &policy, 3).await
+    }
+
+    /// Compacts `table` now, whatever the interval says (`floe table
+    /// compact`), planning again after each lost compare-and-swap up to
+    /// `max_attempts` times.
+    pub async fn compact_now(
+        &mut self,
+        table: &LoadedTable,
+        max_attempts: usize,
+    ) -> Result<Option<Compacted>, CompactError> {
+        let policy = CompactPolicy {
+            enabled: true,
+            ..CompactPolicy::from_properties(&self.properties(table))
+        };
+        self.last_compaction = Some(Instant::now());
+        compact::compact(&self.catalog, table, &policy, max_attempts).await
     }
 
     /// The size of the table's current metadata file, as measured at the
@@ -212,7 +277,7 @@ impl Maintainer {
     }
 
     async fn run(&mut self, table: &LoadedTable, now: bool) -> Result<Maintained, CommitError> {
-        let policy = MaintenancePolicy::from_properties(table.metadata.properties());
+        let policy = MaintenancePolicy::from_properties(&self.properties(table));
         let due = |last: Option<Instant>, interval: Duration| {
             now || last.is_none_or(|at| at.elapsed() >= interval)
         };

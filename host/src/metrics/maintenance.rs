@@ -2,7 +2,7 @@
 //! [`crate::maintain`]): `floe_table_snapshots{table}`,
 //! `floe_table_metadata_bytes{table}`, `floe_table_data_files{table}`,
 //! `floe_table_delete_files{table}`, `floe_table_manifests{table}`, and per kind of maintenance
-//! (`expire_snapshots`, `delete_orphans`) `floe_maintenance_runs_total{table,kind}` and
+//! (`compact`, `expire_snapshots`, `delete_orphans`) `floe_maintenance_runs_total{table,kind}` and
 //! `floe_maintenance_duration_seconds{table,kind}`, and
 //! `floe_orphan_files_deleted_total{table}`.
 

@@ -87,6 +87,7 @@ impl TableRun {
         let Some(table) = self.writer.table().cloned() else {
             return;
         };
+        let table = self.compact(runtime, metrics, table);
         let table = match runtime.block_on(self.maintainer.after_commit(&table)) {
             Ok(maintained) => {
                 if let Some(took) = maintained.expire_took {
@@ -131,6 +132,30 @@ impl TableRun {
                     .map(|(created, kept)| created + kept),
             },
         );
+    }
+
+    /// Compacts the table when due (see [`crate::maintain::compact`]): the
+    /// writer takes the compacted table and remaps its key index. Returns
+    /// the table as it is now.
+    fn compact(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        metrics: &MaintenanceMetrics,
+        table: crate::commit::LoadedTable,
+    ) -> crate::commit::LoadedTable {
+        match runtime.block_on(self.maintainer.compact_if_due(&table)) {
+            Ok(Some(compacted)) => {
+                metrics.ran(&self.name, "compact", compacted.took);
+                self.writer
+                    .compacted(compacted.table.clone(), compacted.parent, &compacted.moves);
+                compacted.table
+            }
+            Ok(None) => table,
+            Err(err) => {
+                tracing::warn!(table = %self.name, %err, "compaction failed; tried again later");
+                table
+            }
+        }
     }
 
     /// Tells the decoder the table's column types when the writer's schema
@@ -304,7 +329,8 @@ pub(super) fn open_table(
         writer,
         window: TableWindow::default(),
         reasons_logged: HashMap::new(),
-        maintainer: Maintainer::new(catalog.clone(), config.pipeline.clone()),
+        maintainer: Maintainer::new(catalog.clone(), config.pipeline.clone())
+            .with_defaults(table.maintenance.to_properties()),
         published: writer_schema,
         types,
         configured_types,

@@ -504,7 +504,7 @@ fn read_files(
 /// Reads the columns with field ids `ids` (falling back to `names` for
 /// files without field ids) of a Parquet file, in that order; a column the
 /// file lacks reads as NULL.
-async fn read_columns(
+pub(crate) async fn read_columns(
     file_io: &FileIO,
     path: &str,
     ids: &[i32],

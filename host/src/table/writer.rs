@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::error::{Rejected, TableError};
 use super::fill::{FillContext, Filled, fill};
-use super::index::{KeyIndex, RowLocation};
+use super::index::{KeyIndex, RowLocation, RowMoves};
 use super::options::TableOptions;
 use super::partition::partition_spec;
 use super::plan::{Carried, Target, Written, write_window};
@@ -80,6 +80,9 @@ pub struct TableWriter {
     table: Option<LoadedTable>,
     shape: TableShape,
     index: Option<KeyIndex>,
+    /// The snapshot the index is of: a commit's position deletes point into
+    /// it, so it must be the commit's base (checked before each attempt).
+    index_snapshot: Option<i64>,
     duplicates: Vec<RowLocation>,
     offsets: Offsets,
     window: Window,
@@ -110,6 +113,7 @@ impl TableWriter {
             table: None,
             shape: TableShape::default(),
             index: None,
+            index_snapshot: None,
             duplicates: Vec::new(),
             offsets: Offsets::new(),
             window: Window::default(),
@@ -148,6 +152,7 @@ impl TableWriter {
                 .collect();
             let rebuilt = rebuild_index(self.catalog.file_io(), metadata, &ids, &self.name).await?;
             self.index = Some(rebuilt.index);
+            self.index_snapshot = metadata.current_snapshot_id();
             self.duplicates = rebuilt.duplicates;
             self.rebuild = rebuilt.stats;
         }
@@ -182,6 +187,39 @@ impl TableWriter {
         if current == Some(table.metadata.current_snapshot_id()) {
             self.table = Some(table);
         }
+    }
+
+    /// Takes `table`, which compaction committed on top of snapshot
+    /// `parent`, as the base of the next commit, and points the key index
+    /// at the rows' new places (`moves`) instead of rebuilding it. When the
+    /// writer's table is not at `parent` (another writer committed since)
+    /// nothing is taken: the next commit loses its compare-and-swap and
+    /// reloads. Should the remap find a key at a row the compaction found
+    /// deleted (the index did not match the table), the index is rebuilt
+    /// before the next commit.
+    pub fn compacted(&mut self, table: LoadedTable, parent: Option<i64>, moves: &RowMoves) {
+        let current = self
+            .table
+            .as_ref()
+            .and_then(|t| t.metadata.current_snapshot_id());
+        if current.is_none() || current != parent || !self.duplicates.is_empty() {
+            return;
+        }
+        let Some(index) = self.index.as_mut() else {
+            return;
+        };
+        let remapped = index.remap(moves);
+        if remapped.lost > 0 {
+            warn!(table = %self.name, lost = remapped.lost, "the key index pointed at rows compaction found deleted; rebuilding it");
+            self.index = None;
+        }
+        self.index_snapshot = table.metadata.current_snapshot_id();
+        self.table = Some(table);
+    }
+
+    /// The key index (`None` while the key is unknown).
+    pub fn index(&self) -> Option<&KeyIndex> {
+        self.index.as_ref()
     }
 
     /// The table as last loaded or committed (`None` before it is created).
@@ -341,6 +379,12 @@ impl TableWriter {
     /// its (possibly changed) schema.
     async fn reload(&mut self) -> Result<(), TableError> {
         let table = self.catalog.load_table(&self.ident).await?;
+        self.rebase(table).await
+    }
+
+    /// Takes `table` as the base (its index rebuilt) and re-admits the
+    /// buffered rows to its schema.
+    async fn rebase(&mut self, table: LoadedTable) -> Result<(), TableError> {
         self.adopt(table).await?;
         let state = self.shape.schema.as_mut().expect("adopt sets the schema");
         self.window
@@ -394,6 +438,7 @@ impl TableWriter {
         ));
         self.offsets = self.offsets.advanced_by(&offsets);
         report.snapshot_id = table.metadata.current_snapshot_id();
+        self.index_snapshot = report.snapshot_id;
         report.conflicts = conflicts;
         report.offsets = self.offsets.clone();
         self.table = Some(table);
@@ -464,6 +509,12 @@ impl Committer for WindowCommit<'_> {
             }
         }
         let base = writer.table.clone().expect("table loaded");
+        if writer.index_snapshot != base.metadata.current_snapshot_id() {
+            // The index is not of the base: its positions may point into
+            // files the base no longer has (rewritten by another writer).
+            warn!(table = %writer.name, "the key index is not of the table's current snapshot; rebuilding it before the commit");
+            writer.rebase(base.clone()).await?;
+        }
         let target = Target {
             name: &writer.name,
             file_io: writer.catalog.file_io(),
