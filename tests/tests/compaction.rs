@@ -305,9 +305,11 @@ fn another_process_compacting_under_a_running_pipeline_loses_nothing() {
         compactions > 0,
         "some compaction landed while the pipeline ran"
     );
-    assert!(
-        stderr.contains("commit conflict"),
-        "the pipeline lost a compare-and-swap to a compaction and planned again: {stderr}"
+    // Whether the pipeline lost a swap to a compaction and planned again
+    // depends on when the compaction landed (after its last commit, no).
+    eprintln!(
+        "the pipeline re-planned after a lost swap: {}",
+        stderr.contains("commit conflict")
     );
     let read = check(&catalog, &oracle, 4000, "after concurrent compactions");
     // No key twice (nothing applied twice), none missing (nothing lost).
