@@ -30,6 +30,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use iceberg::io::FileIO;
 use iceberg::spec::{
     DataFile, FormatVersion, MAIN_BRANCH, ManifestFile, ManifestListWriter, ManifestWriterBuilder,
     Operation, Schema, SchemaRef, Snapshot, SnapshotSummaryCollector, Summary, TableMetadata,
@@ -297,17 +298,29 @@ pub async fn commit_row_delta(
     }
     .await;
 
-    if let Err(err) = &result
+    discard_written_on_failure(file_io, &written, &result).await;
+    result
+}
+
+/// Deletes the files a commit attempt wrote (`written`) when the attempt
+/// certainly did not land: a lost compare-and-swap, or a failure before the
+/// catalog was asked. Any other error leaves them, since the commit may have
+/// landed; orphan cleanup takes them later if it did not.
+pub(crate) async fn discard_written_on_failure<T>(
+    file_io: &FileIO,
+    written: &[String],
+    result: &Result<T, CommitError>,
+) {
+    if let Err(err) = result
         && matches!(
             err,
             CommitError::Catalog(CatalogError::CommitConflict { .. }) | CommitError::Iceberg { .. }
         )
     {
-        for path in &written {
+        for path in written {
             let _ = file_io.delete(path).await;
         }
     }
-    result
 }
 
 /// Summary key (the Java library's): manifests this snapshot wrote.

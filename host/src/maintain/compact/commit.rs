@@ -23,9 +23,9 @@ use super::plan::Snapshot;
 use super::rewrite::Rewritten;
 use crate::commit::row_delta::{
     SUMMARY_MANIFESTS_CREATED, SUMMARY_MANIFESTS_KEPT, SUMMARY_MANIFESTS_REPLACED, add_totals,
-    new_snapshot_id, now_ms,
+    discard_written_on_failure, new_snapshot_id, now_ms,
 };
-use crate::commit::{Catalog, CatalogError, CommitError, LoadedTable};
+use crate::commit::{Catalog, CommitError, LoadedTable};
 
 /// Commits the rewrite `rewritten` of `snapshot` (read from `base`'s
 /// current snapshot) as a `replace` snapshot. Returns the table as
@@ -244,15 +244,6 @@ pub async fn commit_replace(
     }
     .await;
 
-    if let Err(err) = &result
-        && matches!(
-            err,
-            CommitError::Catalog(CatalogError::CommitConflict { .. }) | CommitError::Iceberg { .. }
-        )
-    {
-        for path in &written {
-            let _ = file_io.delete(path).await;
-        }
-    }
+    discard_written_on_failure(file_io, &written, &result).await;
     result
 }
